@@ -1,0 +1,1 @@
+"""The ``lggseg`` command line (installed as the package ``lggseg_cli``)."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real IvyGAP data beside the checkout, tiny synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# ../shared beside the checkout; LGGSEG_SHARED points elsewhere if needed.
+SHARED = Path(os.environ.get("LGGSEG_SHARED", REPO.parent / "shared"))
+IVYGAP = SHARED / "data" / "ivygap"
+
+
+def pytest_collection_modifyitems(config, items):
+    if IVYGAP.is_dir():
+        return
+    if os.environ.get("CI"):
+        # In CI the real data must be there: a skipped real-data test would hide a failure.
+        raise pytest.UsageError(f"CI is set but the real data folder {IVYGAP} is missing.")
+    skip = pytest.mark.skip(reason=f"real IvyGAP data not found at {IVYGAP} (set LGGSEG_SHARED)")
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ivygap_dir() -> Path:
+    return IVYGAP
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
