@@ -10,11 +10,12 @@ training starts, never halfway through a run.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from lggseg.classes import ClassScheme
+from lggseg.classes import ClassMapping, ClassScheme
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,9 +106,52 @@ class DataSource(Sequence[Sample]):
         total = self.class_histograms().sum(axis=0)
         return {c: float(v) / max(int(total.sum()), 1) for c, v in zip(self.scheme.codes, total)}
 
+    def mapped(self, mapping: ClassMapping) -> "DataSource":
+        """A new source with every mask mapped by ``mapping`` (e.g. IvyGAP 8 -> LGG 4)."""
+        if mapping.source != self.scheme:
+            raise ValueError(
+                f"The mapping goes from classes {', '.join(mapping.source.codes)}, but this "
+                f"source's masks use {', '.join(self.scheme.codes)}."
+            )
+        return DataSource(samples=map_samples(self._samples, mapping), scheme=mapping.target)
+
     def subset(self, indices: Sequence[int]) -> "DataSource":
         """A new source with the samples at ``indices`` (same scheme)."""
         return DataSource(samples=[self._samples[i] for i in indices], scheme=self.scheme)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} samples, classes={','.join(self.scheme.codes)})"
+
+
+def map_samples(samples: Sequence[Sample], mapping: ClassMapping) -> list[Sample]:
+    """The same samples with their masks mapped by ``mapping``; images are shared, not copied."""
+    lut = mapping.lookup()
+    return [dataclasses.replace(s, mask=lut[s.mask]) for s in samples]
+
+
+def parse_group(name: str, pattern: str | re.Pattern[str] | None) -> str:
+    r"""The split group of a sample name: the first group of ``pattern`` searched in ``name``.
+
+    Args:
+      name: a sample name, e.g. ``'W30-1-1-C.01'``.
+      pattern: a regular expression; its first capturing group (or the whole match when it
+        has none) is the group, e.g. ``r'^(W\d+-\d+-\d+-[A-Z])'`` -> ``'W30-1-1-C'``.
+        ``None`` makes every name its own group.
+
+    Raises:
+      ValueError: naming the sample and the pattern, when the pattern does not match;
+        when it is not a valid regular expression.
+    """
+    if pattern is None:
+        return name
+    try:
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+    except re.error as err:
+        raise ValueError(f"group_pattern {pattern!r} is not a valid regular expression: {err}.") from err
+    found = regex.search(name)
+    if found is None or not found.group(1 if regex.groups else 0):
+        raise ValueError(
+            f"{name}: the group pattern {regex.pattern!r} does not match this name, so its "
+            f"patient/slide group is unknown; fix the pattern or pass group_pattern=None."
+        )
+    return found.group(1 if regex.groups else 0)

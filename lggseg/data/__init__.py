@@ -1,0 +1,64 @@
+"""Data sources (uint8 RGB images + uint8 index masks), tissue detection and splits.
+
+* :class:`FolderSource`  a folder of ``images/`` + ``masks/`` (+ ``palette.tsv``)
+* :class:`CropSource`    cropped region images whose name carries the class, tissue-aware masks
+* :func:`detect_tissue`  the HSV tissue rule behind those masks
+* :func:`split_by_group`, :func:`split_by_names`  train/validation splits by image or patient
+* :func:`read_image`, :func:`read_mask`  validated file reading
+
+Nothing here imports keras: the data pipeline works in numpy.
+"""
+
+import gin
+
+from lggseg.data.crops import CropMask, CropSource, crop_mask, parse_class_token, write_crop_masks
+from lggseg.data.folder import FolderSource
+from lggseg.data.io import list_images, read_image, read_mask
+from lggseg.data.source import DataSource, Sample, map_samples, parse_group
+from lggseg.data.split import split_by_group, split_by_names
+from lggseg.data.tissue import detect_tissue, tissue_fraction
+
+__all__ = [
+    "CropMask",
+    "CropSource",
+    "DataSource",
+    "FolderSource",
+    "Sample",
+    "crop_mask",
+    "detect_tissue",
+    "list_images",
+    "map_samples",
+    "parse_class_token",
+    "parse_group",
+    "read_image",
+    "read_mask",
+    "split_by_group",
+    "split_by_names",
+    "tissue_fraction",
+    "write_crop_masks",
+]
+
+# Registration with gin happens here, in one place for the subpackage.
+gin.external_configurable(FolderSource, name="folder_source", module="lggseg.data")
+gin.external_configurable(CropSource, name="crop_source", module="lggseg.data")
+gin.external_configurable(detect_tissue, module="lggseg.data")
+gin.external_configurable(split_by_group, module="lggseg.data")
+gin.external_configurable(split_by_names, module="lggseg.data")
+
+# --- synthetic generator (registered by synthetic.py's author) ---
+from lggseg.data.synthetic import (  # noqa: E402
+    GBM_LAB,
+    LGG_LAB,
+    StainPreset,
+    SyntheticSource,
+    generate,
+    stain_preset,
+    write_dataset,
+)
+
+__all__ += ["GBM_LAB", "LGG_LAB", "StainPreset", "SyntheticSource", "generate", "stain_preset", "write_dataset"]
+
+gin.external_configurable(SyntheticSource, name="synthetic_source", module="lggseg.data")
+gin.external_configurable(stain_preset, module="lggseg.data")
+gin.constant("lggseg.data.LGG_LAB", LGG_LAB)
+gin.constant("lggseg.data.GBM_LAB", GBM_LAB)
