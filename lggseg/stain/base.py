@@ -27,6 +27,11 @@ class StainNormalizer(abc.ABC):
       passthrough_count: tiles returned unchanged since the last :meth:`reset_stats`
         (background-only or degenerate tiles), so callers can report them.
       transformed_count: tiles normalised since the last reset.
+      passthrough_reasons: reason -> count of the pass-throughs since the last reset.
+      last_passthrough: one entry per image of the last :meth:`transform` call: ``None``
+        when it was normalised, else why it was passed through unchanged.
+      reference_name: the name of the reference image (file or training image), saved
+        with the fitted parameters so that a run records which image set the stain.
     """
 
     method: str = ""
@@ -34,6 +39,9 @@ class StainNormalizer(abc.ABC):
     def __init__(self) -> None:
         self.passthrough_count = 0
         self.transformed_count = 0
+        self.passthrough_reasons: dict[str, int] = {}
+        self.last_passthrough: list[str | None] = []
+        self.reference_name = ""
 
     @abc.abstractmethod
     def fit(self, reference: np.ndarray) -> "StainNormalizer":
@@ -65,6 +73,19 @@ class StainNormalizer(abc.ABC):
     def reset_stats(self) -> None:
         self.passthrough_count = 0
         self.transformed_count = 0
+        self.passthrough_reasons = {}
+
+    def _record(self, reasons: list[str | None]) -> None:
+        """Count one transform call: ``reasons[i]`` is None (normalised) or why image i passed through."""
+        self.last_passthrough = list(reasons)
+        for reason in reasons:
+            if reason is None:
+                self.transformed_count += 1
+            else:
+                self.passthrough_count += 1
+                # Counted by kind (the text before the colon), not by the per-tile numbers.
+                kind = reason.split(":")[0]
+                self.passthrough_reasons[kind] = self.passthrough_reasons.get(kind, 0) + 1
 
     @abc.abstractmethod
     def get_config(self) -> dict[str, Any]:
@@ -75,8 +96,9 @@ class StainNormalizer(abc.ABC):
     def from_config(cls, config: dict[str, Any]) -> "StainNormalizer": ...
 
     def save(self, path: str | Path) -> Path:
-        """Write ``{"method": ..., "config": ...}`` as JSON."""
+        """Write ``{"method": ..., "reference": ..., "config": ...}`` as JSON (see :func:`load_normalizer`)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"method": self.method, "config": self.get_config()}, indent=2))
+        record = {"method": self.method, "reference": self.reference_name, "config": self.get_config()}
+        path.write_text(json.dumps(record, indent=2))
         return path
