@@ -17,6 +17,15 @@ import gin
 # backend must be chosen (KERAS_BACKEND) before parse() is called.
 CONFIGURABLE_PACKAGES = (
     "lggseg",
+    "lggseg.stain",
+    "lggseg.augment",
+    "lggseg.models",
+    "lggseg.data",
+    "lggseg.training",
+    "lggseg.losses",
+    "lggseg.evaluation",
+    "lggseg.benchmark",
+    "lggseg.slides",
 )
 
 
@@ -44,6 +53,8 @@ def parse(
     for f in files:
         if not Path(f).is_file():
             raise FileNotFoundError(f"gin file {f} does not exist; the files in gin/ are the shipped configs.")
+        # Shipped files include each other as 'gin/NAME.gin': resolve that from any directory.
+        gin.add_config_file_search_path(str(Path(f).resolve().parent.parent))
     try:
         gin.parse_config_files_and_bindings(
             [str(f) for f in files], list(params), finalize_config=finalize

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One JAX compilation cache per test session, set before jax is imported: the shipped
+# experiments build the same small networks again and again, and XLA compiles dominate.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="lggseg-jax-cache-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared beside the checkout; LGGSEG_SHARED points elsewhere if needed.

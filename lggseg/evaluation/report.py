@@ -42,6 +42,7 @@ def write_report(
     decision: DecisionResult | Sequence[DecisionResult] | None = None,
     title: str = "Evaluation report",
     baseline_name: str = "",
+    with_plots: bool = True,
 ) -> Path:
     """Write ``metrics.json``, ``report.md`` and ``plots/*.png`` into ``out_dir``.
 
@@ -57,13 +58,15 @@ def write_report(
         ``metrics.json`` as ``decision_rules``.
       title: the report's heading.
       baseline_name: what the baseline is (e.g. its run folder), named in the report.
+      with_plots: draw ``plots/*.png`` (the trainer skips them for intermediate phases,
+        whose metrics and tables are still written).
 
     Returns:
       the path of ``report.md``.
     """
     out = Path(out_dir)
     plot_dir = out / "plots"
-    plot_dir.mkdir(parents=True, exist_ok=True)
+    (plot_dir if with_plots else out).mkdir(parents=True, exist_ok=True)
     decisions = [] if decision is None else [decision] if isinstance(decision, DecisionResult) else list(decision)
     if len(metrics["classes"]) != scheme.num_classes:
         raise ValueError(
@@ -78,18 +81,20 @@ def write_report(
 
     figures: list[tuple[str, str]] = []
 
-    def save(fig, name: str, caption: str) -> None:
-        plots.save_figure(fig, plot_dir / name)
+    def save(draw, name: str, caption: str) -> None:
+        if not with_plots:
+            return
+        plots.save_figure(draw(), plot_dir / name)
         figures.append((caption, f"plots/{name}"))
 
     if history is not None and plots.read_history(history):
-        save(plots.training_curves(history), "training_curves.png", "Training curves")
-    save(plots.confusion_matrix(metrics), "confusion.png", "Confusion matrix (row-normalised)")
-    save(plots.probability_histograms(metrics), "probability_histograms.png",
+        save(lambda: plots.training_curves(history), "training_curves.png", "Training curves")
+    save(lambda: plots.confusion_matrix(metrics), "confusion.png", "Confusion matrix (row-normalised)")
+    save(lambda: plots.probability_histograms(metrics), "probability_histograms.png",
          "Probability of the true class, per class")
-    save(plots.reliability_diagram(metrics), "reliability.png", "Calibration (reliability diagram)")
+    save(lambda: plots.reliability_diagram(metrics), "reliability.png", "Calibration (reliability diagram)")
     if examples:
-        save(plots.overlays(examples, scheme=scheme), "overlays.png", "True and predicted masks")
+        save(lambda: plots.overlays(examples, scheme=scheme), "overlays.png", "True and predicted masks")
 
     lines = [f"# {title}", ""]
     if config_summary.strip():

@@ -1,0 +1,116 @@
+"""Keras callbacks of the trainer: epoch checkpoints with a NaN guard, early stop on a
+validation metric, and a rich progress display."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """After every epoch: stop on a non-finite loss, else hand the logs to ``on_epoch``.
+
+    ``on_epoch(epoch, logs)`` (epoch 1-based within the phase) checkpoints, writes
+    history and returns validation metrics; a NaN epoch is never checkpointed, so the
+    last good checkpoint survives.
+    """
+
+    def __init__(self, *, on_epoch: Callable[[int, dict[str, Any]], None]):
+        super().__init__()
+        self._on_epoch = on_epoch
+        self.diverged_at: int | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        loss = logs.get("loss")
+        if loss is None or not math.isfinite(float(loss)):
+            self.diverged_at = epoch + 1
+            self.model.stop_training = True
+            return
+        self._on_epoch(epoch + 1, logs)
+
+
+class EarlyStopOnMetric(keras.callbacks.Callback):
+    """Stop a phase when a validation metric has not improved for ``patience`` epochs."""
+
+    def __init__(self, *, read_metric: Callable[[], float | None], patience: int):
+        super().__init__()
+        self._read = read_metric
+        self._patience = patience
+        self.best = -math.inf
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._read()
+        if value is None:
+            return
+        if value > self.best:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self._patience:
+            self.stopped_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+class RichProgress(keras.callbacks.Callback):
+    """One progress bar per phase: phase, epoch, step, loss and ETA."""
+
+    def __init__(self, *, phase_index: int, num_phases: int, epochs: int, steps: int, description: str):
+        super().__init__()
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]phase {task.fields[phase]}[/bold] epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        self._phase = f"{phase_index}/{num_phases}"
+        self._epochs = epochs
+        self._steps = steps
+        self._description = description
+        self._task = None
+        self._start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._progress.console.print(f"[bold]Phase {self._phase}[/bold]: {self._description}")
+        self._progress.start()
+        self._task = self._progress.add_task(
+            "train", total=self._epochs * self._steps, phase=self._phase, epoch="-", loss="-"
+        )
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._progress.update(
+            self._task, epoch=f"{epoch + 1}/{self._epochs}", completed=epoch * self._steps
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        self._progress.update(
+            self._task, advance=1, loss="-" if loss is None else f"{float(loss):.4f}"
+        )
+
+    def on_train_end(self, logs=None):
+        self._progress.stop()

@@ -1,0 +1,129 @@
+"""The run directory: what a training run writes, and how an interrupted run resumes.
+
+Layout::
+
+    RUN_DIR/
+      config.gin            gin's operative config
+      classes.tsv           the model's output classes (palette format)
+      normalizer.json       the fitted stain normaliser, reused by evaluate / predict
+      state.json            progress: finished phases, last finished epoch, status
+      checkpoint.keras      the model after the last finished (finite-loss) epoch
+      history.csv           one row per epoch: phase, epoch, loss, class shares, val metrics
+      phase_<K>.keras       the model after phase K (1-based)
+      phase_<K>/            validation metrics.json, report.md, plots/ after phase K
+      model.keras           the final model
+      metrics.json, report.md, plots/   the final validation report
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class RunState:
+    """Progress of a run, rewritten atomically after every epoch."""
+
+    phases_done: int = 0
+    # Epochs finished in the phase after ``phases_done`` (the one in progress).
+    epochs_done: int = 0
+    status: str = "running"
+    steps_done: int = 0
+    train_seconds: float = 0.0
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunState | None":
+        path = run_dir / "state.json"
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text())
+            return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls) if f.name in raw})
+        except (json.JSONDecodeError, TypeError) as err:
+            raise ValueError(
+                f"{path} is not a valid run state ({err}); delete it to start the run afresh."
+            ) from err
+
+    def save(self, run_dir: Path) -> None:
+        write_json_atomic(run_dir / "state.json", dataclasses.asdict(self))
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file so that a kill never leaves half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """``model.save`` through a temporary file (a kill mid-save keeps the old file)."""
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def append_history(run_dir: Path, row: dict[str, Any]) -> None:
+    """Append one epoch's row to ``history.csv``, widening the header when needed."""
+    path = run_dir / "history.csv"
+    rows = read_history(run_dir)
+    rows.append({k: v for k, v in row.items()})
+    fields: list[str] = []
+    for r in rows:
+        fields.extend(k for k in r if k not in fields)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def read_history(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        parsed: dict[str, Any] = {}
+        for k, v in r.items():
+            if v in ("", None):
+                parsed[k] = None
+                continue
+            try:
+                parsed[k] = int(v) if k in ("phase", "epoch") else float(v)
+            except ValueError:
+                parsed[k] = v
+        out.append(parsed)
+    return out
+
+
+def truncate_history(run_dir: Path, *, phases_done: int, epochs_done: int) -> None:
+    """Drop history rows past the resume point (an epoch that ran but was not checkpointed)."""
+    rows = read_history(run_dir)
+    keep = [
+        r
+        for r in rows
+        if r["phase"] <= phases_done or (r["phase"] == phases_done + 1 and r["epoch"] <= epochs_done)
+    ]
+    if len(keep) != len(rows):
+        path = run_dir / "history.csv"
+        path.unlink()
+        for r in keep:
+            append_history(run_dir, r)

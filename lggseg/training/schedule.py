@@ -1,0 +1,110 @@
+"""Unfreeze schedules: a list of phases, each with its trainable depth and learning rate.
+
+The method lggseg grows from trains the GBM-transfer model in four phases of 30 epochs:
+the head only at 1e-3, then the last 10, 25 and 50 layers at 1e-4, 1e-5 and 1e-5
+(progressive unfreezing, Howard & Ruder 2018, "Universal Language Model Fine-tuning").
+In gin a schedule is a list of scoped ``phase`` references::
+
+    train.phases = [@head/phase(), @last10/phase()]
+    head/phase.layers_to_unfreeze = 0
+    head/phase.learning_rate = 1e-3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import keras
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One phase of training.
+
+    Attributes:
+      layers_to_unfreeze: how many of the model's last layers train (``0`` = the head
+        only for a transfer model, see :func:`lggseg.models.freeze_all_but_last`), or
+        ``"all"``.
+      learning_rate: the optimizer's learning rate for this phase.
+      epochs: epochs in this phase.
+      optimizer: one of ``adam``, ``adamw``, ``sgd``, ``rmsprop``.
+      early_stop_metric: a validation metric to watch after every epoch, named
+        ``<CLASS>_<metric>`` (``LE_recall``, ``IT_f1``) or a global one (``macro_f1``,
+        ``accuracy``, ``miou``); ``None`` trains all epochs.
+      early_stop_patience: epochs without improvement before the phase ends.
+    """
+
+    layers_to_unfreeze: int | Literal["all"] = "all"
+    learning_rate: float = 1e-3
+    epochs: int = 1
+    optimizer: str = "adam"
+    early_stop_metric: str | None = None
+    early_stop_patience: int = 5
+
+    def __post_init__(self):
+        if self.layers_to_unfreeze != "all" and (
+            not isinstance(self.layers_to_unfreeze, int) or self.layers_to_unfreeze < 0
+        ):
+            raise ValueError(
+                f"layers_to_unfreeze must be a non-negative int or 'all', got {self.layers_to_unfreeze!r}."
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}.")
+        if self.epochs < 1:
+            raise ValueError(f"A phase needs at least one epoch, got epochs={self.epochs}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+
+    def describe(self) -> str:
+        depth = "all layers" if self.layers_to_unfreeze == "all" else (
+            "head only" if self.layers_to_unfreeze == 0 else f"last {self.layers_to_unfreeze} layers"
+        )
+        return f"{depth}, lr={self.learning_rate:g}, {self.epochs} epochs, {self.optimizer}"
+
+
+def phase(
+    *,
+    layers_to_unfreeze: int | str = "all",
+    learning_rate: float = 1e-3,
+    epochs: int = 1,
+    optimizer: str = "adam",
+    early_stop_metric: str | None = None,
+    early_stop_patience: int = 5,
+) -> Phase:
+    """Build a :class:`Phase` (the gin-facing constructor)."""
+    return Phase(
+        layers_to_unfreeze=layers_to_unfreeze,  # type: ignore[arg-type]
+        learning_rate=learning_rate,
+        epochs=epochs,
+        optimizer=optimizer,
+        early_stop_metric=early_stop_metric,
+        early_stop_patience=early_stop_patience,
+    )
+
+
+def make_optimizer(phase: Phase) -> keras.optimizers.Optimizer:
+    """A fresh optimizer for a phase (each phase recompiles, as in the method)."""
+    if phase.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=phase.learning_rate)
+    if phase.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=phase.learning_rate)
+    if phase.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=phase.learning_rate, momentum=0.9)
+    return keras.optimizers.RMSprop(learning_rate=phase.learning_rate)
+
+
+def apply_phase(model: keras.Model, phase: Phase) -> dict[str, int]:
+    """Set trainability for ``phase``; returns trainable / non-trainable parameter counts.
+
+    A transfer model's head is always trainable (``layers_to_unfreeze=0`` trains the head
+    only); a model without the transfer head (a scratch baseline) counts from its output.
+    """
+    from lggseg.models import freeze_all_but_last
+    from lggseg.models.transfer import HEAD_LAYERS
+
+    names = {layer.name for layer in model.layers}
+    head = tuple(h for h in HEAD_LAYERS if h in names)
+    return freeze_all_but_last(model, n=phase.layers_to_unfreeze, head_layers=head)
