@@ -1,0 +1,126 @@
+"""``lggseg benchmark``: run a suite of experiments x backends x seeds and tabulate the results."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SuiteFiles = Annotated[
+    list[Path],
+    typer.Option(
+        "--gin",
+        help="benchmark suite gin file (bindings of benchmark_suite); repeatable. Default: gin/benchmark_quick.gin.",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+
+SuiteParams = Annotated[
+    list[str],
+    typer.Option(
+        "--gin-param",
+        help="A suite binding such as \"benchmark_suite.common_params = ['train.steps_per_epoch = 4']\"; "
+        "repeatable, applied after the files.",
+    ),
+]
+
+
+def benchmark(
+    gin_files: SuiteFiles = None,
+    gin_params: SuiteParams = None,
+    backends: Annotated[
+        str | None,
+        typer.Option("--backends", help="Comma-separated backends, overriding the suite's, e.g. jax,tensorflow."),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", min=1, help="Training seeds per entry and backend, overriding the suite's.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Output folder; rerun with the same --out to skip finished jobs and resume interrupted ones. "
+            "Default: runs/benchmark-<suite>.",
+        ),
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Comma-separated entries to run (the others are still reported).")
+    ] = None,
+) -> None:
+    """Run a benchmark suite, each entry x backend x seed in its own training process, e.g.
+    [bold]lggseg benchmark --gin gin/benchmark_quick.gin[/bold].
+
+    Writes results.csv, results.json, results.md and f1_per_class.png into --out and prints the
+    results table. A failed job is reported with its error and does not stop the others; the
+    exit code is 1 when a job failed, 130 when interrupted.
+    """
+    from lggseg.benchmark import collect, load_suite, run_jobs, write_results
+    from lggseg.benchmark.results import aggregate, classes_of, summary_tables
+
+    files = gin_files or [Path("gin/benchmark_quick.gin")]
+    try:
+        suite = load_suite(files=files, params=gin_params or [])
+        suite = suite.replace(
+            backends=_split_list(backends) if backends is not None else None,
+            seeds=seeds,
+        )
+        selected = suite.jobs(only=_split_list(only) if only else ())
+    except (ValueError, FileNotFoundError) as err:
+        raise typer.BadParameter(str(err), param_hint="--gin/--gin-param/--backends/--only") from err
+    out_dir = out or Path("runs") / ("benchmark-" + "+".join(Path(f).stem.removeprefix("benchmark_") for f in files))
+    every = suite.jobs()
+    # The command that reproduces this run (sys.argv is not it under a test runner).
+    argv = ["lggseg", "benchmark", *[a for f in files for a in ("--gin", str(f))]]
+    argv += [a for p in gin_params or [] for a in ("--gin-param", p)]
+    argv += ["--backends", ",".join(suite.backends)] if backends is not None else []
+    argv += ["--seeds", str(seeds)] if seeds is not None else []
+    argv += ["--out", str(out_dir)] + (["--only", only] if only else [])
+    command = shlex.join(argv)
+    typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}", err=True)
+
+    def on_start(index: int, total: int, job) -> None:
+        typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed} ... ", err=True, nl=False)
+
+    outcomes = []
+
+    def on_done(index: int, total: int, outcome) -> None:
+        outcomes.append(outcome)  # kept here too, so an interrupt loses none of them
+        if outcome.skipped:
+            typer.secho("finished before, skipped", fg="cyan", err=True)
+        elif outcome.status == "finished":
+            typer.secho(f"finished in {outcome.wall_seconds:.0f} s", fg="green", err=True)
+        else:
+            headline = (outcome.error or "").partition("\n")[0]
+            typer.secho(f"{outcome.status}: {headline}", fg="red", err=True)
+
+    interrupted = False
+    try:
+        run_jobs(selected, out_dir=out_dir, on_start=on_start, on_done=on_done)
+    except KeyboardInterrupt:
+        interrupted = True
+        typer.secho("\ninterrupted; rerun the same command to resume.", fg="yellow", err=True)
+    results = collect(every, out_dir=out_dir, outcomes=outcomes)
+    paths = write_results(results, out_dir=out_dir, command=command, suite=suite)
+    typer.echo(summary_tables(aggregate(results), classes=classes_of(results)))
+    typer.echo(f"results: {paths['md']}, {paths['csv']}, {paths['json']}, {paths['png']}", err=True)
+    if interrupted:
+        raise typer.Exit(code=130)
+    failed = [o for o in outcomes if o.status != "finished"]
+    if failed:
+        typer.secho(
+            f"{len(failed)} job(s) failed: "
+            + ", ".join(f"{o.job.entry}/{o.job.backend}/seed{o.job.seed}" for o in failed)
+            + " (see results.md and their benchmark.log)",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -1,0 +1,403 @@
+"""Benchmark results: one row per job, mean ± std over seeds, and the written reports.
+
+Files written by :func:`write_results` into the benchmark's output folder:
+
+``results.csv``
+  one row per entry x backend x seed: ``entry``, ``backend``, ``seed``, ``status``
+  (``finished``, ``failed``, ``interrupted`` or ``pending`` = not run yet), then
+  ``accuracy``, ``macro_f1``, ``miou``, ``<CLASS>_<metric>`` for ``precision``, ``recall``,
+  ``f1``, ``iou`` of each class (e.g. ``LE_recall``, ``IT_f1``), ``train_seconds``,
+  ``tiles_per_second``, ``peak_rss_mb`` (of the training process) and ``wall_seconds``
+  (the whole process: imports, training, evaluation). Empty cells: no value (a failed job,
+  or a class absent from the evaluation images, whose scores are null in ``metrics.json``).
+``results.json``
+  ``results[entry][backend]``: ``n`` (finished seeds), ``metrics`` (every column above:
+  ``mean``, ``std``, ``n``), ``rows`` (the per-seed rows), ``versions``, ``machine``,
+  ``errors``; plus ``columns``, ``classes``, ``command``, ``date`` and ``suite``.
+``results.md``
+  per backend, a table of mean ± std per entry and one of per-class precision and IoU;
+  failed and pending jobs with their errors; the command line, date, versions, machine.
+``f1_per_class.png``
+  per-class F1 per entry (mean, std as error bars), one panel per backend.
+
+The standard deviation is the sample standard deviation over seeds (``ddof=1``); with one
+seed it is null and the tables show the mean alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lggseg.benchmark.runner import Outcome, is_finished, read_outcome
+from lggseg.benchmark.suite import Job, Suite
+
+ID_COLUMNS = ("entry", "backend", "seed", "status")
+GLOBAL_METRICS = ("accuracy", "macro_f1", "miou")
+CLASS_METRICS = ("precision", "recall", "f1", "iou")
+RUN_METRICS = ("train_seconds", "tiles_per_second", "peak_rss_mb", "wall_seconds")
+
+
+@dataclasses.dataclass
+class JobResult:
+    """The result of one job: its flat metrics (empty unless finished) and its context."""
+
+    entry: str
+    backend: str
+    seed: int
+    status: str
+    values: dict[str, float | None] = dataclasses.field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    error: str | None = None
+    versions: dict[str, Any] = dataclasses.field(default_factory=dict)
+    machine: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def metric_columns(classes: Sequence[str]) -> list[str]:
+    """The metric columns of ``results.csv`` for these classes, in order."""
+    per_class = [f"{code}_{metric}" for code in classes for metric in CLASS_METRICS]
+    return [*GLOBAL_METRICS, *per_class, *RUN_METRICS]
+
+
+def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> JobResult:
+    """Read one job's result from its run directory.
+
+    Args:
+      job: the job.
+      out_dir: the benchmark's output folder.
+      outcome: this invocation's outcome of the job, if it ran (or was skipped) now; else
+        the job's ``benchmark.json`` is read, and a job with neither is ``pending``.
+    """
+    run_dir = Path(out_dir) / job.run_dir
+    recorded = read_outcome(run_dir) or {}
+    base = dict(entry=job.entry, backend=job.backend, seed=job.seed)
+    finished = is_finished(run_dir) and (outcome is None or outcome.status == "finished")
+    if not finished:
+        if outcome is not None:
+            return JobResult(**base, status=outcome.status, error=outcome.error)
+        if recorded.get("status") == "finished":
+            return JobResult(
+                **base, status="failed",
+                error=f"{run_dir} no longer holds a finished run (state.json 'finished' and metrics.json)",
+            )
+        if recorded:
+            return JobResult(**base, status=recorded.get("status", "failed"), error=recorded.get("error"))
+        return JobResult(**base, status="pending", error="not run yet")
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    run = _read_json(run_dir / "run.json")
+    classes = tuple(metrics.get("classes") or metrics.get("per_class", {}).keys())
+    values: dict[str, float | None] = {name: _number(metrics.get(name)) for name in GLOBAL_METRICS}
+    for code in classes:
+        scores = metrics.get("per_class", {}).get(code, {})
+        for metric in CLASS_METRICS:
+            values[f"{code}_{metric}"] = _number(scores.get(metric))
+    for name in ("train_seconds", "tiles_per_second", "peak_rss_mb"):
+        values[name] = _number(run.get(name))
+    wall = outcome.wall_seconds if outcome is not None and outcome.wall_seconds is not None else None
+    values["wall_seconds"] = _number(wall if wall is not None else recorded.get("wall_seconds"))
+    return JobResult(
+        **base,
+        status="finished",
+        values=values,
+        classes=classes,
+        versions=dict(run.get("versions") or {}),
+        machine=dict(run.get("machine") or {}),
+    )
+
+
+def collect(
+    jobs: Sequence[Job], *, out_dir: Path, outcomes: Sequence[Outcome] = ()
+) -> list[JobResult]:
+    """The results of ``jobs`` (this invocation's ``outcomes`` first, else what is on disk)."""
+    by_job = {outcome.job: outcome for outcome in outcomes}
+    return [job_result(job, out_dir=out_dir, outcome=by_job.get(job)) for job in jobs]
+
+
+def classes_of(results: Sequence[JobResult]) -> list[str]:
+    """The union of the classes of the finished results, in first-seen order."""
+    out: list[str] = []
+    for result in results:
+        out.extend(code for code in result.classes if code not in out)
+    return out
+
+
+def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """``mean``, sample ``std`` (``ddof=1``; null for fewer than 2 values) and ``n`` of the non-null values."""
+    present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    n = len(present)
+    if n == 0:
+        return {"mean": None, "std": None, "n": 0}
+    mean = sum(present) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in present) / (n - 1)) if n > 1 else None
+    return {"mean": mean, "std": std, "n": n}
+
+
+def aggregate(results: Sequence[JobResult]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per entry and backend: ``n``, ``metrics`` (name -> mean/std/n), ``rows``, ``versions``,
+    ``machine``, ``errors`` (entries and backends in first-seen order)."""
+    columns = metric_columns(classes_of(results))
+    groups: dict[str, dict[str, list[JobResult]]] = {}
+    for result in results:
+        groups.setdefault(result.entry, {}).setdefault(result.backend, []).append(result)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for entry, backends in groups.items():
+        for backend, rows in backends.items():
+            done = [r for r in rows if r.status == "finished"]
+            out.setdefault(entry, {})[backend] = {
+                "n": len(done),
+                "metrics": {name: mean_std([r.values.get(name) for r in done]) for name in columns},
+                "rows": [row_dict(r, columns) for r in rows],
+                "versions": next((r.versions for r in done if r.versions), {}),
+                "machine": next((r.machine for r in done if r.machine), {}),
+                "errors": [
+                    {"seed": r.seed, "status": r.status, "error": r.error} for r in rows if r.status != "finished"
+                ],
+            }
+    return out
+
+
+def row_dict(result: JobResult, columns: Sequence[str]) -> dict[str, Any]:
+    """The ``results.csv`` row of one result."""
+    row: dict[str, Any] = {
+        "entry": result.entry,
+        "backend": result.backend,
+        "seed": result.seed,
+        "status": result.status,
+    }
+    row.update({name: result.values.get(name) for name in columns})
+    return row
+
+
+def write_results(
+    results: Sequence[JobResult],
+    *,
+    out_dir: Path,
+    command: str = "",
+    suite: Suite | None = None,
+) -> dict[str, Path]:
+    """Write ``results.csv``, ``results.json``, ``results.md`` and ``f1_per_class.png``.
+
+    Returns:
+      name -> path of each file written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    classes = classes_of(results)
+    columns = metric_columns(classes)
+    summary = aggregate(results)
+    date = datetime.datetime.now().isoformat(timespec="seconds")
+    paths = {
+        "csv": out_dir / "results.csv",
+        "json": out_dir / "results.json",
+        "md": out_dir / "results.md",
+        "png": out_dir / "f1_per_class.png",
+    }
+    _write_csv(paths["csv"], [row_dict(r, columns) for r in results], [*ID_COLUMNS, *columns])
+    document = {
+        "date": date,
+        "command": command,
+        "classes": classes,
+        "columns": [*ID_COLUMNS, *columns],
+        "suite": _suite_dict(suite),
+        "results": summary,
+    }
+    tmp = paths["json"].with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2))
+    tmp.replace(paths["json"])
+    paths["md"].write_text(markdown(summary, classes=classes, command=command, date=date))
+    plot_f1(summary, classes=classes, path=paths["png"])
+    return paths
+
+
+# --- markdown --------------------------------------------------------------------------
+
+
+def markdown(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str], command: str, date: str) -> str:
+    """``results.md``: the tables of :func:`summary_tables`, failures, command, date, versions."""
+    lines = ["# Benchmark results", ""]
+    lines += [f"Command: `{command}`" if command else "", f"Date: {date}", ""]
+    lines += [summary_tables(summary, classes=classes), ""]
+    problems = [
+        (entry, backend, e)
+        for entry, backends in summary.items()
+        for backend, group in backends.items()
+        for e in group["errors"]
+    ]
+    if problems:
+        lines += ["## Not finished", ""]
+        for entry, backend, e in problems:
+            first, _, rest = (e["error"] or "").partition("\n")
+            lines.append(f"- **{entry}** / {backend} / seed {e['seed']}: {e['status']}: {first}")
+            if rest.strip():
+                lines += ["", "  ```", *[f"  {row}" for row in rest.splitlines()], "  ```", ""]
+        lines.append("")
+    lines += ["## Versions and machine", ""]
+    seen: set[str] = set()
+    for backends in summary.values():
+        for backend, group in backends.items():
+            if backend in seen or not group["versions"]:
+                continue
+            seen.add(backend)
+            versions = ", ".join(f"{k} {v}" for k, v in group["versions"].items() if v)
+            machine = ", ".join(f"{k} {v}" for k, v in group["machine"].items())
+            lines.append(f"- {backend}: {versions}; {machine}")
+    lines += [
+        "",
+        "Scores are pixel-level, on the validation images of the one split every job shares, "
+        "as mean ± sample standard deviation over the training seeds (n = finished seeds). "
+        "Bold: the best mean of a column (when not tied). Training time, tiles/s and peak memory come from "
+        "each training process's run.json (peak RSS of the whole process).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def summary_tables(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str]) -> str:
+    """Per backend: mean ± std of accuracy, macro F1, mIoU, per-class recall and F1, time, tiles/s,
+    peak memory; then per-class precision and IoU."""
+    backends: list[str] = []
+    for by_backend in summary.values():
+        backends.extend(b for b in by_backend if b not in backends)
+    main_columns = [
+        ("accuracy", "pixel acc."),
+        ("macro_f1", "macro F1"),
+        ("miou", "mIoU"),
+        *[(f"{c}_{m}", f"{c} {'recall' if m == 'recall' else 'F1'}") for c in classes for m in ("recall", "f1")],
+    ]
+    extra_columns = [(f"{c}_{m}", f"{c} {label}") for c in classes for m, label in (("precision", "precision"), ("iou", "IoU"))]
+    run_columns = [("train_seconds", "train s"), ("tiles_per_second", "tiles/s"), ("peak_rss_mb", "peak MB")]
+    parts: list[str] = []
+    for backend in backends:
+        groups = {entry: by[backend] for entry, by in summary.items() if backend in by}
+        parts += [f"## {backend}", ""]
+        parts += _table(groups, main_columns, run_columns)
+        if extra_columns:
+            parts += ["", f"Per-class precision and IoU ({backend}):", ""]
+            parts += _table(groups, extra_columns, [])
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _table(groups: dict[str, dict[str, Any]], score_columns, run_columns) -> list[str]:
+    best = {}
+    for name, _ in score_columns:
+        means = [g["metrics"][name]["mean"] for g in groups.values() if g["metrics"].get(name, {}).get("mean") is not None]
+        # Bold only a clear winner: a tie (e.g. every entry at 0 IT recall) marks nothing.
+        if len(means) > 1 and means.count(max(means)) == 1:
+            best[name] = max(means)
+    header = ["entry", "n", *[label for _, label in score_columns], *[label for _, label in run_columns]]
+    rows = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for entry, group in groups.items():
+        cells = [entry, str(group["n"])]
+        for name, _ in score_columns:
+            stat = group["metrics"].get(name, {"mean": None, "std": None})
+            cell = _format(stat, digits=3)
+            if name in best and stat["mean"] is not None and stat["mean"] == best[name]:
+                cell = f"**{cell}**"
+            cells.append(cell)
+        for name, _ in run_columns:
+            digits = 1 if name == "tiles_per_second" else 0
+            cells.append(_format(group["metrics"].get(name, {"mean": None, "std": None}), digits=digits))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _format(stat: dict[str, Any], *, digits: int) -> str:
+    if stat.get("mean") is None:
+        return "–"
+    text = f"{stat['mean']:.{digits}f}"
+    if stat.get("std") is not None:
+        text += f" ± {stat['std']:.{digits}f}"
+    return text
+
+
+# --- plot --------------------------------------------------------------------------------
+
+
+def plot_f1(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str], path: Path) -> Path:
+    """Grouped bars of per-class F1 (mean over seeds, std as error bars) per entry, a panel per backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    backends: list[str] = []
+    for by_backend in summary.values():
+        backends.extend(b for b in by_backend if b not in backends)
+    backends = backends or ["(none)"]
+    entries = list(summary)
+    fig = Figure(figsize=(max(5.0, 1.4 * len(entries) + 2.0), 3.4 * len(backends)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(backends), 1, squeeze=False)[:, 0]
+    width = 0.8 / max(1, len(classes))
+    for ax, backend in zip(axes, backends):
+        for k, code in enumerate(classes):
+            means, errors = [], []
+            for entry in entries:
+                stat = summary[entry].get(backend, {}).get("metrics", {}).get(f"{code}_f1", {})
+                means.append(stat.get("mean") if stat.get("mean") is not None else math.nan)
+                errors.append(stat.get("std"))
+            xs = [i - 0.4 + width * (k + 0.5) for i in range(len(entries))]
+            # Error bars only where there is a spread to show (two seeds or more).
+            yerr = [e or 0.0 for e in errors] if any(e is not None for e in errors) else None
+            ax.bar(xs, means, width=width, yerr=yerr, capsize=2, label=code, color=f"C{k}")
+        ax.set_xticks(range(len(entries)))
+        ax.set_xticklabels(entries, rotation=20, ha="right")
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("F1")
+        ax.set_title(f"per-class F1 ({backend})")
+        ax.grid(axis="y", alpha=0.3)
+        if classes and ax is axes[0]:
+            ax.legend(title="class", fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    import csv
+
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    tmp.replace(path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _suite_dict(suite: Suite | None) -> dict[str, Any] | None:
+    if suite is None:
+        return None
+    return {
+        "entries": {k: list(v) for k, v in suite.entries.items()},
+        "params": {k: list(v) for k, v in suite.params.items()},
+        "common_files": list(suite.common_files),
+        "common_params": list(suite.common_params),
+        "backends": list(suite.backends),
+        "seeds": suite.seeds,
+        "split_seed": suite.split_seed,
+    }

@@ -1,0 +1,285 @@
+"""Runs a suite's jobs, each in its own process, with skip, resume and failure isolation.
+
+Every job trains with ``python -m lggseg_cli.main --backend B train ... --run-dir D`` (the
+backend is fixed per process) and writes into ``OUT/runs/<entry>/<backend>/seed<S>``:
+
+* ``benchmark.log``: the process's stdout and stderr (appended to on a rerun);
+* ``benchmark.json``: the job's outcome: ``status`` (``finished``, ``failed``,
+  ``interrupted``), ``returncode``, ``wall_seconds``, ``error`` (the last lines of the log),
+  ``command``, ``gin_files``, ``gin_params``;
+* everything the trainer writes (``state.json``, ``metrics.json``, ``run.json``, ...).
+
+A job whose run directory holds a finished run (``state.json`` status ``finished`` and a
+``metrics.json``) is skipped; any other existing run directory is passed again as
+``--run-dir`` and the trainer resumes it from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lggseg.benchmark.suite import Job
+
+LOG_NAME = "benchmark.log"
+OUTCOME_NAME = "benchmark.json"
+# Lines of a failed job's log kept as its error.
+ERROR_LINES = 15
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What became of one job; ``skipped`` when a finished run was found and not rerun."""
+
+    job: Job
+    status: str
+    returncode: int | None = None
+    wall_seconds: float | None = None
+    error: str | None = None
+    skipped: bool = False
+
+
+def job_command(job: Job, *, out_dir: Path, python: str = sys.executable) -> list[str]:
+    """The command line that trains ``job`` into its run directory under ``out_dir``."""
+    command = [python, "-m", "lggseg_cli.main", "--backend", job.backend, "train"]
+    for f in job.gin_files:
+        command += ["--gin", str(f)]
+    for p in job.gin_params:
+        command += ["--gin-param", p]
+    return command + ["--run-dir", str(Path(out_dir) / job.run_dir)]
+
+
+def is_finished(run_dir: Path) -> bool:
+    """``True`` when ``run_dir`` holds a finished training run with its metrics."""
+    state = run_dir / "state.json"
+    if not state.is_file() or not (run_dir / "metrics.json").is_file():
+        return False
+    try:
+        return json.loads(state.read_text()).get("status") == "finished"
+    except json.JSONDecodeError:
+        return False
+
+
+def read_outcome(run_dir: Path) -> dict | None:
+    """The ``benchmark.json`` of a run directory, or ``None``."""
+    path = run_dir / OUTCOME_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None) -> Outcome:
+    """Train one job in a child process (or skip it when its run is finished).
+
+    Args:
+      job: the job.
+      out_dir: the benchmark's output folder; the run directory is ``out_dir / job.run_dir``.
+      env: the child's environment (default: this process's, e.g. with ``LGGSEG_CACHE``).
+
+    Returns:
+      the :class:`Outcome`; also written to ``benchmark.json`` in the run directory.
+
+    Raises:
+      KeyboardInterrupt: after the child has been interrupted too (its finished epochs are
+        saved and the job resumes on the next run); its outcome is recorded as ``interrupted``.
+    """
+    out_dir = Path(out_dir)
+    run_dir = out_dir / job.run_dir
+    command = job_command(job, out_dir=out_dir)
+    previous = read_outcome(run_dir)
+    changed = previous is not None and (
+        _same_files(previous.get("gin_files", [])) != _same_files(job.gin_files)
+        or list(previous.get("gin_params", [])) != list(job.gin_params)
+    )
+    if changed and not (run_dir / "state.json").is_file():
+        # A failed attempt of another configuration that never trained an epoch: nothing
+        # to resume, and its split or normaliser files would clash with the new one.
+        shutil.rmtree(run_dir)
+        previous, changed = None, False
+    if changed:
+        # Resuming or reusing a run of another configuration would mix two experiments.
+        return _record(
+            run_dir,
+            job,
+            command,
+            Outcome(
+                job=job,
+                status="failed",
+                error=(
+                    f"{run_dir} holds a run of a different configuration (its {OUTCOME_NAME} lists other "
+                    f"gin files or bindings); use another --out, or delete {run_dir} to rerun it."
+                ),
+            ),
+            keep_previous=True,
+        )
+    if is_finished(run_dir):
+        wall = previous.get("wall_seconds") if previous else None
+        return Outcome(job=job, status="finished", returncode=0, wall_seconds=wall, skipped=True)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / LOG_NAME
+    child_env = dict(os.environ if env is None else env)
+    # The child's own progress display goes to a file; keep its TF start-up notices out.
+    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    child_env.setdefault("SM_FRAMEWORK", "tf.keras")
+    # Rich wraps at $COLUMNS (80 when unset) when writing to a file; keep messages on one line.
+    child_env["COLUMNS"] = "200"
+    # Plain Python tracebacks in the log (Typer's boxed ones are hard to read in a file).
+    child_env["_TYPER_STANDARD_TRACEBACK"] = "1"
+    child_env["KERAS_BACKEND"] = job.backend
+    start = time.perf_counter()
+    with log_path.open("a") as log:
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        log.write(f"=== {stamp} {shlex.join(command)}\n")
+        log.flush()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
+        try:
+            returncode = process.wait()
+        except KeyboardInterrupt:
+            _interrupt(process)
+            outcome = Outcome(
+                job=job,
+                status="interrupted",
+                returncode=process.returncode,
+                wall_seconds=time.perf_counter() - start,
+                error="interrupted; rerun the benchmark with the same --out to resume this run",
+            )
+            _record(run_dir, job, command, outcome)
+            raise
+    wall = time.perf_counter() - start
+    if returncode == 0 and is_finished(run_dir):
+        outcome = Outcome(job=job, status="finished", returncode=0, wall_seconds=wall)
+    else:
+        why = (
+            f"exit code {returncode}"
+            if returncode != 0
+            else "exit code 0 but no finished run (state.json status 'finished' and metrics.json)"
+        )
+        last = tail(log_path, lines=ERROR_LINES)
+        outcome = Outcome(
+            job=job,
+            status="failed",
+            returncode=returncode,
+            wall_seconds=wall,
+            error=f"{why}: {_headline(last)}\nlast lines of {log_path}:\n{last}",
+        )
+    return _record(run_dir, job, command, outcome)
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    out_dir: Path,
+    env: dict[str, str] | None = None,
+    on_start: Callable[[int, int, Job], None] | None = None,
+    on_done: Callable[[int, int, Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run ``jobs`` one after another; a failed job is recorded and the next one runs.
+
+    Args:
+      jobs: from :meth:`Suite.jobs`.
+      out_dir: the benchmark's output folder.
+      env: the children's environment (default this process's).
+      on_start, on_done: progress callbacks ``(index, total, job)`` / ``(index, total, outcome)``,
+        index 1-based.
+
+    Raises:
+      KeyboardInterrupt: when interrupted; the jobs done so far are recorded on disk.
+    """
+    outcomes = []
+    for index, job in enumerate(jobs, start=1):
+        if on_start is not None:
+            on_start(index, len(jobs), job)
+        outcome = run_job(job, out_dir=out_dir, env=env)
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(index, len(jobs), outcome)
+    return outcomes
+
+
+def tail(path: Path, *, lines: int) -> str:
+    """The last ``lines`` informative lines of a job's log.
+
+    Left out: empty lines, the runner's own ``===`` command lines, and the C++ start-up
+    notices of TensorFlow / XLA (absl log lines such as ``I0000 00:00:...``).
+    """
+    if not path.is_file():
+        return ""
+    text = path.read_text(errors="replace")
+    rows = [row.rsplit("\r", 1)[-1].rstrip() for row in text.splitlines()]
+    kept = [row for row in rows if row.strip() and not row.startswith("=== ") and not _NOISE.match(row)]
+    return "\n".join(kept[-lines:])
+
+
+# absl / glog lines ("I0000 00:00:1796052175.051876   21135 port.cc:153] ...") and their preamble.
+_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\S+\s+\d+ \S+:\d+\]|WARNING: All log messages before absl|To enable the following instructions)")
+
+
+def _headline(text: str) -> str:
+    """The line of a log tail that says what went wrong: the last error line, else the last line."""
+    # Typer draws usage errors in a box: read the text inside it.
+    rows = [row.strip(" │╭╮╰╯─\t") for row in text.splitlines()]
+    rows = [row for row in rows if row]
+    for row in reversed(rows):
+        if re.match(r"^(error:|Error:|Invalid value|\w+(Error|Exception|Diverged)\b)", row):
+            return row
+    return rows[-1] if rows else "(empty log)"
+
+
+def _interrupt(process: subprocess.Popen) -> None:
+    # Ctrl-C in a terminal reaches the child too (same process group); otherwise forward it,
+    # so the trainer stops after saving, as an interrupted `lggseg train` does.
+    try:
+        process.wait(timeout=2)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _record(run_dir: Path, job: Job, command: list[str], outcome: Outcome, *, keep_previous: bool = False) -> Outcome:
+    if keep_previous:
+        # The run directory belongs to another configuration: leave its files untouched.
+        return outcome
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "entry": job.entry,
+        "backend": job.backend,
+        "seed": job.seed,
+        "status": outcome.status,
+        "returncode": outcome.returncode,
+        "wall_seconds": outcome.wall_seconds,
+        "error": outcome.error,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": command,
+        "gin_files": list(job.gin_files),
+        "gin_params": list(job.gin_params),
+    }
+    tmp = run_dir / (OUTCOME_NAME + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, run_dir / OUTCOME_NAME)
+    return outcome
+
+
+def _same_files(files: Sequence[str]) -> list[str]:
+    # 'gin/x.gin' from the repository and '/abs/repo/gin/x.gin' from elsewhere are one file.
+    return [str(Path(f).resolve()) if Path(f).is_file() else str(f) for f in files]

@@ -1,0 +1,136 @@
+"""`lggseg benchmark` end to end on the current backend: a tiny entry and a failing one.
+
+Each job is a real training process (imports, compile), so the suite is as small as it gets:
+a 1-level FC-DenseNet with a transfer head on 8 synthetic 64 px images, 2 steps of 4 tiles per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lggseg_cli.main import app
+
+TINY_ENTRY = """
+train.data = @synthetic_source()
+synthetic_source.count = 8
+synthetic_source.size = 64
+synthetic_source.num_classes = 4
+# A randomly initialised 8-class FC-DenseNet with the 4-class transfer head.
+train.model = @gbm_transfer
+gbm_transfer.source = @fc_densenet()
+gbm_transfer.num_classes = 4
+gbm_transfer.head_filters = 4
+fc_densenet.num_classes = 8
+fc_densenet.initial_filters = 8
+fc_densenet.growth_rate = 4
+fc_densenet.down_blocks = (1,)
+fc_densenet.bottleneck_layers = 1
+fc_densenet.up_blocks = (1,)
+fc_densenet.dropout = 0.0
+train.loss = @cross_entropy()
+train.phases = [@phase(), @phase()]
+phase.layers_to_unfreeze = 'all'
+phase.epochs = 3
+train.tile_size = 32
+train.batch_size = 4
+train.steps_per_epoch = 2
+train.progress = False
+"""
+
+
+@pytest.fixture
+def suite(tmp_path, keras_backend, monkeypatch) -> Path:
+    monkeypatch.setenv("LGGSEG_CACHE", str(tmp_path / "cache"))  # passed through to the jobs
+    entry = tmp_path / "tiny.gin"
+    entry.write_text(TINY_ENTRY)
+    path = tmp_path / "suite.gin"
+    path.write_text(
+        f"benchmark_suite.entries = {{'tiny': ['{entry}'], 'broken': ['{entry}']}}\n"
+        "benchmark_suite.params = {'broken': ['train.data = @folder_source()', "
+        f"\"folder_source.directory = '{tmp_path / 'no_such_folder'}'\"]}}\n"
+        f"benchmark_suite.backends = ['{keras_backend}']\n"
+    )
+    return path
+
+
+def _wait_for_an_epoch(state: Path, process: subprocess.Popen, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if json.loads(state.read_text()).get("epochs_done", 0) >= 1:
+                return
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"no finished epoch in {state} (benchmark exit code {process.poll()})")
+
+
+@pytest.mark.slow
+def test_interrupt_resume_failure_and_skip(suite, tmp_path, keras_backend):
+    out = tmp_path / "out"
+    tiny = out / "runs" / "tiny" / keras_backend / "seed0"
+    command = [sys.executable, "-m", "lggseg_cli.main", "benchmark", "--gin", str(suite), "--out", str(out)]
+
+    # 1. Ctrl-C during the first epochs of 'tiny' (the whole process group, as a terminal does).
+    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for_an_epoch(tiny / "state.json", first)
+    os.killpg(first.pid, signal.SIGINT)
+    output = first.communicate(timeout=120)[0].decode()
+    assert first.returncode == 130, output
+    assert json.loads((tiny / "state.json").read_text())["status"] == "running"
+    assert json.loads((tiny / "benchmark.json").read_text())["status"] == "interrupted"
+    assert not (out / "runs" / "broken").exists()  # never reached
+
+    # 2. The same command resumes 'tiny'; 'broken' fails without stopping anything.
+    runner = CliRunner()
+    result = runner.invoke(app, command[3:])
+    assert result.exit_code == 1, result.output
+    assert "resuming" in (tiny / "benchmark.log").read_text()
+    with (tiny / "history.csv").open() as fh:
+        epochs = [(int(r["phase"]), int(r["epoch"])) for r in csv.DictReader(fh)]
+    assert epochs == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]  # each epoch once
+
+    with (out / "results.csv").open() as fh:
+        rows = {r["entry"]: r for r in csv.DictReader(fh)}
+    for column in ("entry", "backend", "seed", "status", "accuracy", "macro_f1", "LE_recall", "IT_f1",
+                   "train_seconds", "tiles_per_second", "peak_rss_mb"):
+        assert column in rows["tiny"], column
+    assert rows["tiny"]["status"] == "finished" and rows["broken"]["status"] == "failed"
+    assert 0.0 <= float(rows["tiny"]["accuracy"]) <= 1.0 and float(rows["tiny"]["peak_rss_mb"]) > 0
+    document = json.loads((out / "results.json").read_text())
+    assert document["results"]["tiny"][keras_backend]["n"] == 1
+    assert document["results"]["tiny"][keras_backend]["versions"]["keras"]
+    error = document["results"]["broken"][keras_backend]["errors"][0]["error"]
+    assert "no_such_folder" in error and "exit code" in error
+    text = (out / "results.md").read_text()
+    assert f"## {keras_backend}" in text and "| tiny | 1 |" in text and "no_such_folder" in text
+    assert (out / "f1_per_class.png").stat().st_size > 0
+
+    # 3. Once more: the finished entry is skipped, not retrained.
+    log = tiny / "benchmark.log"
+    before = (log.stat().st_mtime_ns, log.stat().st_size, (tiny / "model.keras").stat().st_mtime_ns)
+    result = runner.invoke(app, command[3:])
+    assert result.exit_code == 1, result.output
+    assert "finished before, skipped" in result.output
+    assert (log.stat().st_mtime_ns, log.stat().st_size, (tiny / "model.keras").stat().st_mtime_ns) == before
+    with (out / "results.csv").open() as fh:
+        assert [r["status"] for r in csv.DictReader(fh)] == ["finished", "failed"]
+
+
+def test_bad_suite_options_are_clean_cli_errors(suite, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["benchmark", "--gin", str(suite), "--only", "nope", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "tiny" in result.output
+    result = runner.invoke(app, ["benchmark", "--gin", str(suite), "--backends", "torch", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "jax, tensorflow" in result.output
+    assert not (tmp_path / "o").exists()

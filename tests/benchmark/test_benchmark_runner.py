@@ -1,0 +1,48 @@
+"""Runner decisions that need no training process: a changed configuration, log tails."""
+
+from __future__ import annotations
+
+import json
+
+from lggseg.benchmark import Job, run_job
+from lggseg.benchmark.runner import _headline, tail
+
+
+def test_a_run_of_another_configuration_is_never_resumed(tmp_path):
+    job = Job(entry="e", backend="jax", seed=0, gin_files=(), gin_params=("train.seed = 0",))
+    run_dir = tmp_path / job.run_dir
+    run_dir.mkdir(parents=True)
+    (run_dir / "state.json").write_text(json.dumps({"status": "running", "epochs_done": 2}))
+    recorded = {"gin_files": [], "gin_params": ["TILE_SIZE = 32", "train.seed = 0"], "status": "interrupted"}
+    (run_dir / "benchmark.json").write_text(json.dumps(recorded))
+
+    outcome = run_job(job, out_dir=tmp_path)
+
+    assert outcome.status == "failed" and "different configuration" in outcome.error
+    assert not (run_dir / "benchmark.log").exists()  # nothing was started
+    assert json.loads((run_dir / "benchmark.json").read_text()) == recorded  # left as it was
+
+
+def test_log_tail_drops_start_up_noise_and_finds_the_error(tmp_path):
+    log = tmp_path / "benchmark.log"
+    log.write_text(
+        "=== 2026-01-01T00:00:00 python -m lggseg_cli.main train\n"
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796052175.051876   21135 port.cc:153] oneDNN custom operations are on.\n"
+        "data: 6 training and 2 validation images\n"
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "ValueError: folder /nope does not exist\n"
+        "  In call to configurable 'train'\n"
+    )
+    text = tail(log, lines=4)
+    assert text.splitlines() == [
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "ValueError: folder /nope does not exist",
+        "  In call to configurable 'train'",
+    ]
+    assert _headline(text) == "ValueError: folder /nope does not exist"
+    assert _headline("╭─ Error ─╮\n│ Invalid value for '--gin': file 'x' does not exist. │\n╰──╯") == (
+        "Invalid value for '--gin': file 'x' does not exist."
+    )
