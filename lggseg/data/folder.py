@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+
+import cv2
 
 from lggseg.classes import LGG_4, ClassMapping, ClassScheme, read_palette
 from lggseg.data.io import IMAGE_SUFFIXES, MASK_SUFFIXES, list_images, read_image, read_mask
@@ -42,6 +45,10 @@ class FolderSource(DataSource):
       group_pattern: regular expression whose first group, searched in the name, gives the
         patient/slide group that a train/validation split keeps together, e.g.
         ``r'^(W\\d+-\\d+-\\d+-[A-Z])'``; ``None``: every image is its own group.
+      include: only these image stems (a fixed split's side), after ``pattern``.
+      exclude: image stems to leave out (the other side of a fixed split).
+      scale: resample images (area interpolation) and masks (nearest) by this factor on
+        reading, e.g. ``0.5`` to train at half resolution; evaluate at the same scale.
 
     Attributes:
       files: ``(image_path, mask_path)`` per sample, in sample order.
@@ -63,8 +70,14 @@ class FolderSource(DataSource):
         mapping: ClassMapping | None = None,
         pattern: str = "*",
         group_pattern: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        scale: float = 1.0,
     ):
         self.directory = Path(directory)
+        if not 0 < scale <= 4:
+            raise ValueError(f"folder_source.scale must lie in (0, 4], got {scale!r}.")
+        self.scale = float(scale)
         self.mask_scheme, origin = _resolve_scheme(self.directory, palette, scheme)
         if mapping is not None and mapping.source != self.mask_scheme:
             raise ValueError(
@@ -83,6 +96,8 @@ class FolderSource(DataSource):
         images = list_images(image_dir, pattern=pattern)
         if not images:
             _raise_nothing_found(image_dir, pattern)
+        matched = {p.stem for p in images}
+        images = _select(images, include=include, exclude=exclude, where=image_dir, pattern=pattern)
 
         samples: list[Sample] = []
         files: list[tuple[Path, Path]] = []
@@ -95,7 +110,7 @@ class FolderSource(DataSource):
                 continue
             samples.append(sample)
             files.append((image_path, mask_path))
-        _warn_orphan_masks(mask_dir, {p.stem for p in images}, pattern)
+        _warn_orphan_masks(mask_dir, matched, pattern)
         if len(problems) == 1:
             raise problems[0]
         if problems:
@@ -120,8 +135,30 @@ class FolderSource(DataSource):
                 f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} (WxH) but its image "
                 f"{image_path} is {image.shape[1]}x{image.shape[0]}; a mask must cover its image pixel for pixel."
             )
+        if self.scale != 1.0:
+            size = (max(1, round(image.shape[1] * self.scale)), max(1, round(image.shape[0] * self.scale)))
+            # Area interpolation for the image (no aliasing); nearest for the labels.
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         name = image_path.stem
         return Sample(image=image, mask=mask, name=name, group=parse_group(name, groups)), mask_path
+
+
+def _select(images: list[Path], *, include, exclude, where: Path, pattern: str) -> list[Path]:
+    """Apply a fixed split's include / exclude lists of stems, naming unknown stems."""
+    if isinstance(include, str) or isinstance(exclude, str):
+        raise ValueError("folder_source.include / exclude take lists of image stems, not a single string.")
+    stems = {p.stem: p for p in images}
+    unknown = [n for n in [*(include or []), *exclude] if n not in stems]
+    if unknown:
+        raise ValueError(
+            f"{where}: no image named {', '.join(unknown)} matches pattern {pattern!r}; "
+            f"known stems: {', '.join(sorted(stems)[:20])}{' ...' if len(stems) > 20 else ''}."
+        )
+    chosen = [p for p in images if (include is None or p.stem in include) and p.stem not in set(exclude)]
+    if not chosen:
+        raise ValueError(f"{where}: include/exclude leave no image; check the lists.")
+    return chosen
 
 
 def _resolve_scheme(

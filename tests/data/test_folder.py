@@ -243,3 +243,14 @@ def test_gin_configures_folder_source(tmp_path):
             config.parse(params=["folder_source.pattrn = 'x'"])
     finally:
         gin.clear_config()
+
+
+@pytest.mark.realdata
+def test_fixed_split_lists_and_scale(ivygap_dir):
+    kept = FolderSource(directory=ivygap_dir, pattern="W30-*", include=["W30-1-1-A.01", "W30-1-1-F.02"], scale=0.5)
+    assert kept.names == ["W30-1-1-A.01", "W30-1-1-F.02"]
+    assert kept[0].image.shape == (512, 512, 3) and kept[0].mask.shape == (512, 512)
+    rest = FolderSource(directory=ivygap_dir, pattern="W30-*", exclude=["W30-1-1-A.01"])
+    assert len(rest) == 14 and "W30-1-1-A.01" not in rest.names
+    with pytest.raises(ValueError, match="no image named W30-9"):
+        FolderSource(directory=ivygap_dir, pattern="W30-*", exclude=["W30-9"])
