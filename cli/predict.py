@@ -24,11 +24,19 @@ def predict(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")] = 8,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips/rotations (8x slower).")] = False,
     alpha: Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")] = 0.45,
+    level: Annotated[
+        int | None, typer.Option("--level", help="Slide pyramid level to predict at (slides only).")
+    ] = None,
+    mpp: Annotated[
+        float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
+    ] = None,
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
     The run's stain normaliser is applied to each image; tiles overlap and are blended
-    with a Gaussian window, so there are no seams at tile borders.
+    with a Gaussian window, so there are no seams at tile borders. Whole-slide images (SVS,
+    NDPI, tiled pyramidal TIFF) are streamed tile by tile with bounded memory and give a
+    pyramidal class-map TIFF, a PNG preview, per-class areas and QuPath GeoJSON.
     """
     import numpy as np
     from PIL import Image
@@ -37,6 +45,8 @@ def predict(
 
     from lggseg.data import read_image
     from lggseg.evaluation import SlidingWindowPredictor, colourize, load_trained_model, overlay
+    from lggseg.slides import is_slide
+    from lggseg_cli.predict_slide import predict_slide_command
 
     console = Console(stderr=True)
     stems = [p.stem for p in images]
@@ -69,6 +79,13 @@ def predict(
         tiles = bar.add_task("tiles", total=None)
         for path in images:
             bar.update(tiles, description=f"tiles of {path.name}", completed=0, total=None)
+            if is_slide(path):
+                predict_slide_command(
+                    model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
+                    batch_size=batch_size, tta=tta, trained=trained, console=console,
+                )
+                bar.advance(overall)
+                continue
             try:
                 image = read_image(path)
             except (ValueError, FileNotFoundError) as err:

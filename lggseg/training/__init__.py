@@ -2,6 +2,7 @@
 
 import gin
 
+from lggseg.training.distribution import configure_distribution, data_parallel
 from lggseg.training.pipeline import TileDataset
 from lggseg.training.samplers import ClassCenteredSampler, RareClassOversampler, UniformSampler
 from lggseg.training.schedule import Phase, phase
@@ -17,6 +18,8 @@ gin.external_configurable(UniformSampler, name="uniform", module="lggseg.trainin
 gin.external_configurable(RareClassOversampler, name="rare_class_oversampling", module="lggseg.training")
 gin.external_configurable(ClassCenteredSampler, name="class_centered", module="lggseg.training")
 gin.external_configurable(TileDataset, name="tile_dataset", module="lggseg.training")
+gin.external_configurable(configure_distribution, name="distribution", module="lggseg.training")
+gin.external_configurable(data_parallel, name="data_parallel", module="lggseg.training")
 
 __all__ = [
     "ClassCenteredSampler",
@@ -25,6 +28,8 @@ __all__ = [
     "TileDataset",
     "TrainingDiverged",
     "UniformSampler",
+    "configure_distribution",
+    "data_parallel",
     "gbm_source",
     "phase",
     "synthetic_reference",

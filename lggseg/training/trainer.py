@@ -55,6 +55,7 @@ def train(
     eval_overlap: float = 0.25,
     validate_every_epoch: bool = False,
     progress: bool = True,
+    distribution: Callable[[], None] | None = None,
 ) -> Path:
     """Train ``model`` on ``data`` through ``phases``; returns the run directory.
 
@@ -83,9 +84,12 @@ def train(
       validate_every_epoch: run validation after every epoch, not only after each phase
         (implied by a phase's ``early_stop_metric``).
       progress: show the rich progress display.
+      distribution: called once before the model is built to set up multi-device
+        training, e.g. ``@data_parallel`` in gin (see :mod:`lggseg.training.distribution`).
     """
     from lggseg.evaluation import SlidingWindowPredictor, evaluate, write_report
     from lggseg.training.pipeline import TileDataset
+    from lggseg.training.distribution import distribution_scope
     from lggseg.training.samplers import UniformSampler
 
     run_dir = Path(run_dir)
@@ -100,6 +104,8 @@ def train(
     if not phases:
         raise ValueError("train.phases is empty; give at least one phase.")
     keras.utils.set_random_seed(seed)
+    if distribution is not None:
+        distribution()
 
     train_src, val_src = _split(data, validation=validation, val_fraction=val_fraction, seed=split_seed, run_dir=run_dir)
     _say(
@@ -115,11 +121,13 @@ def train(
         import lggseg.losses  # noqa: F401  registers the losses a checkpoint was compiled with
         import lggseg.models  # noqa: F401
 
-        net = keras.saving.load_model(checkpoint, compile=False)
+        with distribution_scope():
+            net = keras.saving.load_model(checkpoint, compile=False)
         rd.truncate_history(run_dir, phases_done=state.phases_done, epochs_done=state.epochs_done)
         _say(f"resuming {run_dir}: {state.phases_done} phase(s) and {state.epochs_done} epoch(s) of the next done")
     else:
-        net = model()
+        with distribution_scope():
+            net = model()
         state = rd.RunState()
     _check_classes(net, data)
     loss = loss if loss is not None else _default_loss()
@@ -152,7 +160,8 @@ def train(
             f"phase {k}/{len(phases)}: {phase.describe()}; trainable parameters "
             f"{counts['trainable']:,}, frozen {counts['non_trainable']:,}"
         )
-        net.compile(optimizer=make_optimizer(phase), loss=loss)
+        with distribution_scope():
+            net.compile(optimizer=make_optimizer(phase), loss=loss)
         latest: dict[str, Any] = {}
 
         def on_epoch(epoch: int, logs: dict[str, Any], k=k, phase=phase) -> None:

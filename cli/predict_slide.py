@@ -1,0 +1,83 @@
+"""Whole-slide inputs of ``lggseg predict``: SVS / NDPI / tiled pyramidal TIFF.
+
+``lggseg predict`` hands every slide (see :func:`lggseg.slides.is_slide`) to
+:func:`predict_slide_command`, which writes ``<stem>_classes.tif`` (pyramidal class map),
+``<stem>_classes.png`` (colour preview), ``<stem>_areas.json`` and
+``<stem>_classes.geojson`` (QuPath annotations) into the output folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def predict_slide_command(
+    model: Path,
+    slide: Path,
+    out: Path,
+    level: int | None = None,
+    mpp: float | None = None,
+    tile: int | None = None,
+    overlap: float = 0.25,
+    batch_size: int = 8,
+    tta: bool = False,
+    trained=None,
+    console=None,
+):
+    """Segment one whole-slide image with a run directory's (or .keras file's) model.
+
+    Args:
+      model: a run directory or ``.keras`` file (ignored when ``trained`` is given).
+      slide: the slide file.
+      out: the output folder.
+      level, mpp: the processing resolution: a pyramid level, or the level nearest this
+        many microns per pixel (default level 0).
+      tile, overlap, batch_size, tta: as for image prediction.
+      trained: an already loaded :class:`lggseg.evaluation.TrainedModel` (when the
+        predict command has loaded it for several inputs).
+      console: a rich console for progress and the summary (default: stderr).
+
+    Returns:
+      The :class:`lggseg.slides.SlideResult`.
+
+    Raises:
+      typer.Exit: code 2 with the message, for bad options, unreadable slides or models.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from lggseg.evaluation import load_trained_model
+    from lggseg.slides import predict_slide
+
+    console = console or Console(stderr=True)
+    if level is not None and mpp is not None:
+        typer.secho("error: give --level or --mpp, not both.", fg="red", err=True)
+        raise typer.Exit(code=2)
+    try:
+        trained = trained or load_trained_model(model)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(f"tissue tiles of {slide.name}", total=None)
+            result = predict_slide(
+                model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
+                overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
+                tta=tta, progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (ValueError, FileNotFoundError) as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(code=2) from None
+    mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"
+    console.print(
+        f"{slide.name}: level {result.level} ({result.shape[1]}x{result.shape[0]} px{mpp_text}), "
+        f"{result.tiles_predicted}/{result.tiles_total} tissue tiles, {result.seconds:.1f} s "
+        f"({result.megapixels_per_second:.1f} Mpx/s)"
+    )
+    unit = "mm²" if result.area_unit == "mm2" else "px"
+    console.print("  " + ", ".join(f"{c} {a:.4g} {unit}" for c, a in result.areas.items()))
+    console.print(f"  wrote {result.class_map.name}, {result.preview.name}, {result.areas_json.name}, "
+                  f"{result.geojson.name} to {out}")
+    return result

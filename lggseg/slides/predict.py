@@ -1,0 +1,363 @@
+"""Whole-slide prediction in bounded memory: tissue tiles -> model -> blended class map.
+
+The pipeline:
+
+1. open the slide (:class:`~lggseg.slides.reader.SlideReader`) and choose the processing
+   level (``level``, or the level nearest ``mpp`` microns per pixel);
+2. find tissue on a thumbnail with the HSV rule (:func:`lggseg.data.detect_tissue`) and
+   keep the tiles of the sliding-window grid that touch tissue;
+3. read those tiles in raster order, a row run per batch, normalise their stain, run
+   them through :meth:`SlidingWindowPredictor.predict_tiles` (the same model call, TTA
+   and Gaussian window as whole-image prediction) and blend them with a
+   :class:`~lggseg.slides.band_blender.BandBlender`, which hands back finished rows as
+   uint8 classes and keeps only one band of partial sums;
+4. stream those rows into a tiled pyramidal TIFF while counting class pixels and keeping
+   a subsampled overview, from which the colour preview PNG and the GeoJSON polygons
+   are made.
+
+Nothing holds the whole slide. Peak memory is the model's runtime plus pieces of fixed
+size (the tissue thumbnail, at most 2048 pixels a side; the overview, at most
+``overview_size``; a batch of tiles) plus pieces proportional to the slide's *width*
+(the band's carry, ``(tile - stride) x (classes + 1)`` float32 per column, 1.3 KB for
+256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows), never to its area
+(``benchmarks/wsi.py`` measures it). With
+``tissue_only=False`` every tile is predicted and the class map equals
+``SlidingWindowPredictor.predict`` on the level read as one image.
+
+Stain: each batch of tiles is normalised tile by tile (as training tiles are), not with
+one estimate for the whole slide; the Gaussian blending smooths the small differences
+between neighbouring tiles' estimates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lggseg.classes import LGG_4, ClassScheme
+from lggseg.slides.band_blender import BandBlender
+from lggseg.slides.geojson_export import write_class_map_geojson
+from lggseg.slides.pyramid_writer import write_label_pyramid
+from lggseg.slides.reader import SlideReader
+
+__all__ = ["SlideResult", "predict_slide"]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SlideResult:
+    """What :func:`predict_slide` wrote and measured.
+
+    Attributes:
+      slide: the input slide.
+      level: the processing level; ``downsample`` its level-0 pixels per pixel.
+      mpp: microns per pixel ``(x, y)`` at the processing level, or ``None``.
+      shape: ``(height, width)`` of the class map (the processing level).
+      class_map: the pyramidal TIFF of class indices (``<stem>_classes.tif``).
+      preview: the colourised, downsampled PNG (``<stem>_classes.png``).
+      areas_json: per-class areas (``<stem>_areas.json``).
+      geojson: per-class polygons in level-0 coordinates (``<stem>_classes.geojson``).
+      areas: class code -> area in ``area_unit`` (``'mm2'`` when the resolution is known,
+        else ``'pixels'`` of the processing level).
+      pixels: class code -> pixel count at the processing level.
+      tiles_predicted, tiles_total: tissue tiles run through the model, of the whole grid.
+      seconds: wall time of the prediction and all outputs.
+      blend_buffer_mb: peak size of the blending buffers (the band and its carry).
+      pyramid_levels: ``(height, width)`` of each level of the class-map TIFF.
+    """
+
+    slide: Path
+    level: int
+    downsample: float
+    mpp: tuple[float, float] | None
+    shape: tuple[int, int]
+    class_map: Path
+    preview: Path
+    areas_json: Path
+    geojson: Path
+    areas: dict[str, float]
+    area_unit: str
+    pixels: dict[str, int]
+    tiles_predicted: int
+    tiles_total: int
+    seconds: float
+    blend_buffer_mb: float
+    pyramid_levels: list[tuple[int, int]]
+
+    @property
+    def megapixels_per_second(self) -> float:
+        return self.shape[0] * self.shape[1] / 1e6 / max(self.seconds, 1e-9)
+
+
+def predict_slide(
+    *,
+    model: Any,
+    slide_path: str | Path,
+    out_dir: str | Path,
+    level: int = 0,
+    mpp: float | None = None,
+    tile_size: int | None = 256,
+    overlap: float = 0.25,
+    batch_size: int = 8,
+    normalizer: Any = None,
+    scheme: ClassScheme = LGG_4,
+    tissue_level: int | None = None,
+    progress: ProgressCallback | None = None,
+    tta: bool = False,
+    tissue_only: bool = True,
+    overview_size: int = 2048,
+    preview_size: int = 2048,
+) -> SlideResult:
+    """Segment a whole-slide image tile by tile and write its class map and summaries.
+
+    Args:
+      model: a Keras model, float32 ``(B, h, w, 3)`` in [0, 1] -> softmax ``(B, h, w, C)``.
+      slide_path: an SVS / NDPI / tiled pyramidal TIFF.
+      out_dir: the output folder (created).
+      level: the pyramid level to predict at (0 = full resolution).
+      mpp: instead of ``level``: the level whose resolution is nearest this many microns
+        per pixel (the slide must record its resolution). The level is used as stored,
+        not resampled; the result records its actual mpp.
+      tile_size: model tile side (``None``: the model's fixed input size, else 256).
+      overlap: fraction of a tile shared with its neighbour, in [0, 1).
+      batch_size: tiles per model call.
+      normalizer: a fitted stain normaliser applied to each batch of tiles, or ``None``.
+      scheme: the model's output classes (names, colours for the PNG and GeoJSON).
+      tissue_level: level to detect tissue on (``None``: the coarsest level at most 2048
+        pixels on its longer side, else a thumbnail of the finest level above that).
+      progress: called as ``progress(tiles_done, tiles_total)`` after each batch.
+      tta: test-time augmentation over the 8 flips/rotations (8x the compute).
+      tissue_only: predict only tiles touching tissue (others are background); ``False``
+        predicts every tile.
+      overview_size: longer side bound of the in-memory overview the GeoJSON is traced on
+        (2048: polygon vertices every 10 level-0 pixels on a 20,000-pixel slide, enough
+        for region annotations, and bounded tracing memory on fragmented maps).
+      preview_size: longer side bound of the PNG preview.
+
+    Returns:
+      A :class:`SlideResult`.
+
+    Raises:
+      FileNotFoundError: when the slide does not exist.
+      ValueError: naming the slide and the valid choices, for a bad level or mpp, an
+        mpp on a slide without resolution, or a scheme that does not match the model.
+    """
+    from lggseg.data.tissue import detect_tissue
+    from lggseg.evaluation.sliding_window import SlidingWindowPredictor
+
+    started = time.perf_counter()
+    slide_path, out_dir = Path(slide_path), Path(out_dir)
+    reader = SlideReader(slide_path)
+    try:
+        if mpp is not None:
+            if level != 0:
+                raise ValueError(f"Give either level ({level}) or mpp ({mpp}), not both.")
+            level = reader.level_for_mpp(mpp)
+        level = reader.check_level(level)
+        predictor = SlidingWindowPredictor(
+            model=model, tile_size=tile_size, overlap=overlap, batch_size=batch_size, tta=tta
+        )
+        if predictor.num_classes != scheme.num_classes:
+            raise ValueError(
+                f"The model outputs {predictor.num_classes} classes but the scheme has {scheme.num_classes} "
+                f"({', '.join(scheme.codes)}); pass the model's scheme."
+            )
+        height, width = reader.level_shape(level)
+        t = predictor.tile_size
+        # Levels smaller than a tile are reflect-padded, as SlidingWindowPredictor pads images.
+        ph, pw = max(height, t), max(width, t)
+        # The grid's rows and columns, from one column and one row of it (the full list of
+        # origins would grow with the slide's area).
+        ys = [y for y, _ in predictor.tile_origins(ph, t)]
+        xs = [x for _, x in predictor.tile_origins(t, pw)]
+
+        if tissue_only:
+            tiles = _tissue_tiles(reader, level=level, ys=ys, xs=xs, tile=t, tissue_level=tissue_level,
+                                  detect=detect_tissue)
+        else:
+            tiles = [(k, x) for k in range(len(ys)) for x in xs]
+        background = _background_index(scheme)
+        blender = BandBlender(
+            height=ph, width=pw, row_origins=ys, tile_size=t, stride=predictor.stride, window=predictor.window,
+            num_classes=predictor.num_classes, background=background, out_height=height, out_width=width,
+        )
+        # Raster order, except the last two tile rows, which go column by column together.
+        tiles = blender.order(tiles)
+        factor = max(1, math.ceil(max(height, width) / overview_size))
+        stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
+
+        def rows() -> Iterator[np.ndarray]:
+            blocks = _predicted_rows(
+                reader, level=level, height=height, width=width, ys=ys, tiles=tiles, predictor=predictor,
+                normalizer=normalizer, blender=blender, batch_size=predictor.batch_size, progress=progress,
+            )
+            for block in blocks:
+                stats.add(block)
+                yield block
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = slide_path.stem
+        level_mpp = reader.level_mpp(level)
+        class_map = out_dir / f"{stem}_classes.tif"
+        pyramid = write_label_pyramid(class_map, rows=rows(), height=height, width=width, mpp=level_mpp)
+
+        overview = stats.overview()
+        preview = out_dir / f"{stem}_classes.png"
+        _write_preview(preview, overview, scheme=scheme, max_size=preview_size)
+        sx, sy = reader.level_scale(level)
+        geojson = write_class_map_geojson(
+            out_dir / f"{stem}_classes.geojson", overview, scheme=scheme, scale=(sx * factor, sy * factor)
+        )
+
+        pixels = {code: int(n) for code, n in zip(scheme.codes, stats.counts)}
+        if level_mpp is not None:
+            pixel_mm2 = level_mpp[0] * level_mpp[1] / 1e6
+            areas, unit = {c: n * pixel_mm2 for c, n in pixels.items()}, "mm2"
+        else:
+            areas, unit = {c: float(n) for c, n in pixels.items()}, "pixels"
+        seconds = time.perf_counter() - started
+        areas_json = out_dir / f"{stem}_areas.json"
+        areas_json.write_text(json.dumps(
+            {
+                "slide": str(slide_path),
+                "level": level,
+                "downsample": reader.level_downsamples[level],
+                "mpp": list(level_mpp) if level_mpp else None,
+                "shape": [height, width],
+                "unit": unit,
+                "areas": areas,
+                "pixels": pixels,
+                "fractions": {c: n / max(height * width, 1) for c, n in pixels.items()},
+                "tiles_predicted": len(tiles),
+                "tiles_total": len(ys) * len(xs),
+                "tile_size": t,
+                "overlap": overlap,
+                "seconds": seconds,
+            },
+            indent=2,
+        ))
+        return SlideResult(
+            slide=slide_path, level=level, downsample=reader.level_downsamples[level], mpp=level_mpp,
+            shape=(height, width), class_map=class_map, preview=preview, areas_json=areas_json,
+            geojson=geojson, areas=areas, area_unit=unit, pixels=pixels, tiles_predicted=len(tiles),
+            tiles_total=len(ys) * len(xs), seconds=seconds,
+            blend_buffer_mb=blender.peak_floats * 4 / 2**20, pyramid_levels=pyramid,
+        )
+    finally:
+        reader.close()
+
+
+def _background_index(scheme: ClassScheme) -> int:
+    lowered = [c.lower() for c in scheme.codes]
+    return lowered.index("bg") if "bg" in lowered else 0
+
+
+def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[int], tile: int,
+                  tissue_level: int | None, detect) -> list[tuple[int, int]]:
+    """``(tile row index, x)`` of the grid tiles whose footprint holds any tissue."""
+    if tissue_level is None:
+        thumb, tl, shrink = reader.thumbnail(max_size=2048)
+    else:
+        thumb, tl, shrink = reader.thumbnail(level=reader.check_level(tissue_level), max_size=8192)
+    tissue = detect(thumb)
+    # Processing-level pixels -> thumbnail pixels, per axis.
+    px, py = reader.level_scale(level)
+    tx, ty = reader.level_scale(tl)
+    fx, fy = px / (tx * shrink), py / (ty * shrink)
+    # int32 holds the count of a thumbnail (at most a few million pixels).
+    integral = np.pad(np.cumsum(np.cumsum(tissue, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
+    th, tw = tissue.shape
+    chosen = []
+    for k, y in enumerate(ys):
+        y0, y1 = min(int(y * fy), th - 1), min(max(math.ceil((y + tile) * fy), int(y * fy) + 1), th)
+        for x in xs:
+            x0, x1 = min(int(x * fx), tw - 1), min(max(math.ceil((x + tile) * fx), int(x * fx) + 1), tw)
+            count = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+            if count > 0:
+                chosen.append((k, x))
+    return chosen
+
+
+def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int, ys: list[int],
+                    tiles: list[tuple[int, int]], predictor, normalizer, blender: BandBlender,
+                    batch_size: int, progress: ProgressCallback | None) -> Iterator[np.ndarray]:
+    t = predictor.tile_size
+    done = 0
+    for start in range(0, len(tiles), batch_size):
+        batch = tiles[start:start + batch_size]
+        images = np.stack(list(_read_tiles(reader, level=level, height=height, width=width, ys=ys,
+                                           batch=batch, tile=t)))
+        if normalizer is not None:
+            images = normalizer.transform(images)
+        probs = predictor.predict_tiles(images)
+        for (k, x), p in zip(batch, probs):
+            yield from blender.add(row=k, x=x, probs=p)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(tiles))
+    yield from blender.finish()
+
+
+def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ys: list[int],
+                batch: list[tuple[int, int]], tile: int) -> Iterator[np.ndarray]:
+    """The batch's tiles; one region read per run of overlapping tiles in the same row."""
+    i = 0
+    while i < len(batch):
+        k = batch[i][0]
+        j = i
+        # Overlapping neighbours share one read (and one decode of the slide tiles beneath).
+        while j + 1 < len(batch) and batch[j + 1][0] == k and batch[j + 1][1] < batch[j][1] + tile:
+            j += 1
+        x0, x1 = batch[i][1], batch[j][1] + tile
+        y0 = ys[k]
+        region = reader.read_region(x=x0, y=y0, width=min(x1, width) - x0, height=min(y0 + tile, height) - y0,
+                                    level=level)
+        pad_h, pad_w = tile - region.shape[0], (x1 - x0) - region.shape[1]
+        if pad_h > 0 or pad_w > 0:
+            # Only levels smaller than a tile get here; reflect like SlidingWindowPredictor.
+            mode = "reflect" if min(region.shape[:2]) > 1 else "edge"
+            region = np.pad(region, ((0, max(pad_h, 0)), (0, max(pad_w, 0)), (0, 0)), mode=mode)
+        for _, x in batch[i:j + 1]:
+            yield region[:, x - x0:x - x0 + tile]
+        i = j + 1
+
+
+class _RowStats:
+    """Class pixel counts and a subsampled overview, from the stream of finished rows."""
+
+    def __init__(self, *, num_classes: int, height: int, width: int, factor: int):
+        self.counts = np.zeros(num_classes, dtype=np.int64)
+        self.factor = factor
+        # Preallocated: rows are copied in as they pass, never concatenated.
+        self._overview = np.zeros((-(-height // factor), -(-width // factor)), dtype=np.uint8)
+        self._y = 0
+
+    def add(self, block: np.ndarray) -> None:
+        # bincount widens its input to int64: a few rows at a time keeps that small.
+        for r in range(0, block.shape[0], 16):
+            self.counts += np.bincount(block[r:r + 16].ravel(), minlength=len(self.counts))[: len(self.counts)]
+        f = self.factor
+        first = (-self._y) % f  # first row of the block with a global index divisible by f
+        if first < block.shape[0]:
+            rows = block[first::f, ::f]
+            top = (self._y + first) // f
+            self._overview[top:top + rows.shape[0]] = rows
+        self._y += block.shape[0]
+
+    def overview(self) -> np.ndarray:
+        return self._overview
+
+
+def _write_preview(path: Path, overview: np.ndarray, *, scheme: ClassScheme, max_size: int) -> None:
+    from PIL import Image
+
+    step = max(1, math.ceil(max(overview.shape) / max_size))
+    Image.fromarray(scheme.palette_array()[overview[::step, ::step]]).save(path)

@@ -1,0 +1,27 @@
+"""The slide path of ``lggseg predict``: predict_slide_command on a saved model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from lggseg.classes import LGG_4, write_palette
+
+
+def test_predict_slide_command_writes_the_outputs(tmp_path, slide_path, tiny_model):
+    from lggseg_cli.predict_slide import predict_slide_command
+
+    tiny_model.save(tmp_path / "model.keras")
+    write_palette(LGG_4, tmp_path / "classes.tsv")
+    out = tmp_path / "out"
+    result = predict_slide_command(model=tmp_path, slide=slide_path, out=out, mpp=1.0, tile=64)
+    assert result.level == 1
+    for name in ("small_classes.tif", "small_classes.png", "small_areas.json", "small_classes.geojson"):
+        assert (out / name).is_file()
+    assert json.loads((out / "small_areas.json").read_text())["unit"] == "mm2"
+    with pytest.raises(typer.Exit):
+        predict_slide_command(model=tmp_path, slide=slide_path, out=out, level=1, mpp=1.0)
+    with pytest.raises(typer.Exit):
+        predict_slide_command(model=tmp_path, slide=slide_path, out=out, level=9)
