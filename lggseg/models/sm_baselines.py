@@ -8,10 +8,29 @@ package still imports TensorFlow). Encoders are always randomly initialised
 TensorFlow-only; train these models with lggseg's losses.
 
 Tested matrix (segmentation-models 1.0.1, Keras 3.15, JAX 0.10, TensorFlow 2.21; build,
-forward and one training step at 64x64 -- PSPNet 96x96 -- batch 2, by
-``benchmarks/sm_matrix.py``)::
+forward and one training step of random data at 64x64 -- PSPNet and inceptionv3 96x96
+-- batch 2, by ``benchmarks/sm_matrix.py``, 2 CPU cores)::
 
-    MATRIX_PLACEHOLDER
+    backbone         unet  fpn   linknet pspnet | unet  fpn   linknet pspnet
+                     ---------- JAX ----------- | ------- TensorFlow -------
+    vgg16            ok    ok    ok      ok     | ok    ok    ok      ok
+    resnet18         ok    ok    ok      ok     | ok    ok    ok      ok
+    resnet34         ok    ok    ok      ok     | ok    ok    ok      ok
+    resnet50         ok    ok    ok      ok     | ok    ok    ok      ok
+    resnext50        ok    ok    ok      ok     | ok    ok    ok      ok
+    seresnet18       ok    ok    ok      ok     | ok    ok    ok      ok
+    mobilenetv2      ok    ok    ok      ok     | ok    ok    ok      ok
+    inceptionv3 (*)  ok    ok    ok      ok     | ok    ok    ok      ok
+    efficientnetb0   fwd   fwd   fwd     fwd    | ok    ok    ok      ok
+    densenet121      build build build   build  | build build build   build
+
+    ok: build, forward and a training step work; fwd: builds, but the forward pass
+    fails on JAX (AttributeError: 'str' object has no attribute '_error_repr'); build: fails to build (Keras 3 rejects the
+    Keras 2 layer names with '/' of the densenet encoders, e.g. 'conv1/conv').
+    (*) inceptionv3 needs sides >= 75 (tested at 96x96; fails at 64x64).
+    Other encoders of segmentation-models (resnet101/152, seresnet34+, seresnext,
+    senet154, mobilenet, efficientnetb1-7, inceptionresnetv2, densenet169/201, vgg19)
+    were not tested and are rejected.
 
 Combinations outside :data:`SUPPORTED` raise ``ValueError`` before anything is built.
 """
@@ -27,8 +46,15 @@ import keras
 ARCHITECTURES = ("unet", "fpn", "linknet", "pspnet")
 
 # backend -> backbones that build, run forward and train in all four architectures
-# (see the module docstring for the measured matrix).
-SUPPORTED: dict[str, tuple[str, ...]] = {"jax": ("resnet18",), "tensorflow": ("resnet18",)}
+# (the measured matrix is in the module docstring).
+_WORKS_EVERYWHERE = ("vgg16", "resnet18", "resnet34", "resnet50", "resnext50", "seresnet18", "mobilenetv2",
+                     "inceptionv3")
+SUPPORTED: dict[str, tuple[str, ...]] = {
+    "jax": _WORKS_EVERYWHERE,
+    "tensorflow": _WORKS_EVERYWHERE + ("efficientnetb0",),
+}
+# Keras' InceptionV3 refuses fixed inputs smaller than this.
+MIN_SIDE = {"inceptionv3": 75}
 
 PSP_FACTORS = (4, 8, 16)
 
@@ -77,6 +103,11 @@ def _check_common(architecture, backbone, num_classes, input_shape):
         raise ValueError(f"sm_{architecture}: num_classes must be >= 1, got {num_classes}.")
     if len(input_shape) != 3:
         raise ValueError(f"sm_{architecture}: input_shape must be (H, W, channels), got {input_shape}.")
+    minimum = MIN_SIDE.get(backbone, 0)
+    if any(side is not None and side < minimum for side in input_shape[:2]):
+        raise ValueError(
+            f"sm_{architecture}: backbone {backbone!r} needs input sides >= {minimum}, got {tuple(input_shape)}."
+        )
 
 
 def build_sm(
