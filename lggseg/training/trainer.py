@@ -56,6 +56,7 @@ def train(
     validate_every_epoch: bool = False,
     progress: bool = True,
     distribution: Callable[[], None] | None = None,
+    decision_rule: bool = True,
 ) -> Path:
     """Train ``model`` on ``data`` through ``phases``; returns the run directory.
 
@@ -86,6 +87,10 @@ def train(
       progress: show the rich progress display.
       distribution: called once before the model is built to set up multi-device
         training, e.g. ``@data_parallel`` in gin (see :mod:`lggseg.training.distribution`).
+      decision_rule: after the last phase, fit per-class weights on the validation pixels
+        that trade CT precision for LE/IT recall (``decision_rule.json``), and report them
+        beside the plain argmax (never instead). Apply the rule to other data with
+        ``lggseg evaluate --decision RUN_DIR/decision_rule.json``.
     """
     from lggseg.evaluation import SlidingWindowPredictor, evaluate, write_report
     from lggseg.training.pipeline import TileDataset
@@ -231,9 +236,14 @@ def train(
         state.save(run_dir)
 
     rd.save_model_atomic(net, run_dir / "model.keras")
-    if metrics is None:  # every phase had been finished before this call
-        metrics_result = evaluate(predictor=predictor, source=val_src)
-        metrics, examples = metrics_result.metrics, metrics_result.examples
+    decisions = None
+    if decision_rule:
+        metrics, examples, decisions = _fit_decision_rule(
+            predictor=predictor, val_src=val_src, codes=data.scheme.codes, run_dir=run_dir
+        )
+    elif metrics is None:  # every phase had been finished before this call
+        final = evaluate(predictor=predictor, source=val_src)
+        metrics, examples = final.metrics, final.examples
     else:
         examples = result.examples
     state.status = "finished"
@@ -245,6 +255,7 @@ def train(
         history=rd.read_history(run_dir),
         config_summary=_config_summary(run_dir, phases),
         examples=examples,
+        decision=decisions,
     )
     _write_config(run_dir)
     state.save(run_dir)
@@ -318,6 +329,27 @@ def _fit_normalizer(normalizer, *, reference, train_src, run_dir: Path):
     normalizer.save(saved)
     _say(f"stain normaliser: {normalizer.method}, reference {name}")
     return normalizer
+
+
+def _fit_decision_rule(*, predictor, val_src, codes, run_dir: Path):
+    """Fit per-class weights on validation pixels; evaluate argmax and rule side by side."""
+    from lggseg.evaluation import evaluate, fit_class_weights
+
+    sampled = evaluate(predictor=predictor, source=val_src, sample_pixels_per_class=20000)
+    rule = fit_class_weights(
+        probs=sampled.pixels.probs,
+        y_true=sampled.pixels.y_true,
+        sample_weight=sampled.pixels.weight,
+        class_names=codes,
+    )
+    rule.save(run_dir / "decision_rule.json")
+    both = evaluate(
+        predictor=predictor,
+        source=val_src,
+        decision_rules=[rule],
+        decision_fitted_on="these validation images (so its numbers are optimistic)",
+    )
+    return both.metrics, both.examples, both.decisions
 
 
 def _check_classes(net: keras.Model, data: DataSource) -> None:

@@ -123,6 +123,10 @@ def test_phases_change_trainable_counts_and_loss_falls(tmp_path):
     assert source.count_params() > 0
     text = (run / "report.md").read_text()
     assert "LE" in text
+    # The rare-class decision rule is fitted on validation and reported beside the argmax.
+    assert (run / "decision_rule.json").is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["decision_rules"] and "per_class" in metrics
 
 
 def test_model_with_wrong_class_count_is_rejected_before_training(tmp_path):
