@@ -66,6 +66,10 @@ def suite(tmp_path, keras_backend, monkeypatch) -> Path:
     return path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_an_epoch(state: Path, process: subprocess.Popen, timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
@@ -85,7 +89,12 @@ def test_interrupt_resume_failure_and_skip(suite, tmp_path, keras_backend):
     command = [sys.executable, "-m", "lggseg_cli.main", "benchmark", "--gin", str(suite), "--out", str(out)]
 
     # 1. Ctrl-C during the first epochs of 'tiny' (the whole process group, as a terminal does).
-    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # A shell without job control starts background jobs with SIGINT ignored, and a Python
+        # started so never raises KeyboardInterrupt: give it the default, as a terminal does.
+        preexec_fn=_default_sigint,
+    )
     _wait_for_an_epoch(tiny / "state.json", first)
     os.killpg(first.pid, signal.SIGINT)
     output = first.communicate(timeout=120)[0].decode()
