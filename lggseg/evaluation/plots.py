@@ -83,7 +83,8 @@ def training_curves(history: str | Path | Sequence[Mapping[str, Any]]):
     rows = read_history(history)
     if not rows:
         raise ValueError("The training history is empty: nothing to plot.")
-    columns = [c for c in rows[0] if c not in _NON_CURVES]
+    # Validation metrics may sit on some rows only (the last epoch of each phase).
+    columns = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in _NON_CURVES]
     numeric = [c for c in columns if any(isinstance(r.get(c), float) for r in rows)]
     losses = [c for c in numeric if "loss" in c]
     shares = [c for c in numeric if c.startswith("share_")]

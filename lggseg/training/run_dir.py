@@ -93,6 +93,18 @@ def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def update_last_history_row(run_dir: Path, values: dict[str, Any]) -> None:
+    """Add ``values`` (e.g. a phase's validation metrics) to the last row of ``history.csv``."""
+    rows = read_history(run_dir)
+    if not rows:
+        return
+    rows[-1].update(values)
+    path = run_dir / "history.csv"
+    path.unlink()
+    for r in rows:
+        append_history(run_dir, r)
+
+
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / "history.csv"
     if not path.is_file():

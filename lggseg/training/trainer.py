@@ -222,6 +222,7 @@ def train(
         rd.save_model_atomic(net, run_dir / f"phase_{k}.keras")
         result = evaluate(predictor=predictor, source=val_src)
         metrics = result.metrics
+        rd.update_last_history_row(run_dir, _flat_metrics(metrics))
         write_report(
             out_dir=run_dir / f"phase_{k}",
             metrics=metrics,
