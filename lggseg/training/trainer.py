@@ -133,7 +133,11 @@ def train(
     else:
         with distribution_scope():
             net = model()
+        # Nothing was checkpointed (or no run was here): start afresh, dropping any history
+        # of an attempt that never finished an epoch.
         state = rd.RunState()
+        rd.truncate_history(run_dir, phases_done=0, epochs_done=0)
+    state.status = "running"
     _check_classes(net, data)
     loss = loss if loss is not None else _default_loss()
     sampler = sampler if sampler is not None else UniformSampler()
