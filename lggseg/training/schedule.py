@@ -35,6 +35,10 @@ class Phase:
         ``<CLASS>_<metric>`` (``LE_recall``, ``IT_f1``) or a global one (``macro_f1``,
         ``accuracy``, ``miou``); ``None`` trains all epochs.
       early_stop_patience: epochs without improvement before the phase ends.
+      freeze_batchnorm: keep every BatchNormalization layer frozen (inference mode, the
+        source's statistics) even inside the unfrozen layers, as Keras' transfer-learning
+        guide advises; the default trains them, as the method did, which switches them to
+        the statistics of each small batch.
     """
 
     layers_to_unfreeze: int | Literal["all"] = "all"
@@ -43,6 +47,7 @@ class Phase:
     optimizer: str = "adam"
     early_stop_metric: str | None = None
     early_stop_patience: int = 5
+    freeze_batchnorm: bool = False
 
     def __post_init__(self):
         if self.layers_to_unfreeze != "all" and (
@@ -62,7 +67,8 @@ class Phase:
         depth = "all layers" if self.layers_to_unfreeze == "all" else (
             "head only" if self.layers_to_unfreeze == 0 else f"last {self.layers_to_unfreeze} layers"
         )
-        return f"{depth}, lr={self.learning_rate:g}, {self.epochs} epochs, {self.optimizer}"
+        bn = ", BatchNorm frozen" if self.freeze_batchnorm else ""
+        return f"{depth}, lr={self.learning_rate:g}, {self.epochs} epochs, {self.optimizer}{bn}"
 
 
 def phase(
@@ -73,6 +79,7 @@ def phase(
     optimizer: str = "adam",
     early_stop_metric: str | None = None,
     early_stop_patience: int = 5,
+    freeze_batchnorm: bool = False,
 ) -> Phase:
     """Build a :class:`Phase` (the gin-facing constructor)."""
     return Phase(
@@ -82,6 +89,7 @@ def phase(
         optimizer=optimizer,
         early_stop_metric=early_stop_metric,
         early_stop_patience=early_stop_patience,
+        freeze_batchnorm=freeze_batchnorm,
     )
 
 
@@ -103,8 +111,15 @@ def apply_phase(model: keras.Model, phase: Phase) -> dict[str, int]:
     only); a model without the transfer head (a scratch baseline) counts from its output.
     """
     from lggseg.models import freeze_all_but_last
+    from lggseg.models.freezing import parameter_counts
     from lggseg.models.transfer import HEAD_LAYERS
 
     names = {layer.name for layer in model.layers}
     head = tuple(h for h in HEAD_LAYERS if h in names)
-    return freeze_all_but_last(model, n=phase.layers_to_unfreeze, head_layers=head)
+    counts = freeze_all_but_last(model, n=phase.layers_to_unfreeze, head_layers=head)
+    if phase.freeze_batchnorm:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+        counts = {**counts, **parameter_counts(model)}
+    return counts

@@ -140,3 +140,15 @@ def test_model_with_wrong_class_count_is_rejected_before_training(tmp_path):
         )
     assert not (tmp_path / "checkpoint.keras").exists()
     assert LGG_4.num_classes == 4
+
+
+def test_freeze_batchnorm_keeps_every_batchnorm_in_inference_mode():
+    from lggseg.training.schedule import apply_phase
+
+    net = _tiny_model()
+    trained = apply_phase(net, Phase(layers_to_unfreeze="all"))
+    kept = apply_phase(net, Phase(layers_to_unfreeze="all", freeze_batchnorm=True))
+    bn = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn and not any(layer.trainable for layer in bn)
+    gamma_beta = sum(int(np.prod(w.shape)) for layer in bn for w in (layer.gamma, layer.beta))
+    assert kept["trainable"] == trained["trainable"] - gamma_beta
