@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from lggseg.data.source import DataSource
+from lggseg.training.trainer import _say
 
 
 def cache_dir() -> Path:
@@ -109,7 +110,7 @@ def gbm_source(
     from lggseg.stain import make_normalizer
     from lggseg.training.samplers import UniformSampler
     from lggseg.training.schedule import Phase
-    from lggseg.training.trainer import train
+    from lggseg.training.trainer import train  # noqa: I001  (the trainer writes the run directory)
 
     train(
         data=data,
@@ -154,9 +155,3 @@ def _describe_reference(reference) -> str:
     if isinstance(reference, np.ndarray):
         return hashlib.sha256(reference.tobytes()).hexdigest()[:12]
     return str(reference)
-
-
-def _say(message: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(message, highlight=False)
