@@ -94,10 +94,17 @@ def train(
     """
     from lggseg.evaluation import SlidingWindowPredictor, evaluate, write_report
     from lggseg.training.pipeline import TileDataset
-    from lggseg.training.distribution import distribution_scope
+    from lggseg.training.distribution import distribution_scope, process_index
     from lggseg.training.samplers import UniformSampler
 
+    if distribution is not None:
+        distribution()
+    rank = process_index()
     run_dir = Path(run_dir)
+    if rank:
+        # In a multi-host job every process trains, but only the first owns the run
+        # directory; the others write beside it, so no file is written by two processes.
+        run_dir = run_dir / f"process-{rank}"
     run_dir.mkdir(parents=True, exist_ok=True)
     state = rd.RunState.load(run_dir)
     if state is not None and state.status == "finished":
@@ -109,8 +116,6 @@ def train(
     if not phases:
         raise ValueError("train.phases is empty; give at least one phase.")
     keras.utils.set_random_seed(seed)
-    if distribution is not None:
-        distribution()
 
     train_src, val_src = _split(data, validation=validation, val_fraction=val_fraction, seed=split_seed, run_dir=run_dir)
     _say(
@@ -149,7 +154,8 @@ def train(
         batch_size=batch_size,
         normalizer=normalizer,
         augmentation=augmentation,
-        seed=seed,
+        # Each process of a multi-host job feeds its own share of the global batch.
+        seed=seed + rank,
         workers=workers,
         steps_per_epoch=steps_per_epoch,
     )
