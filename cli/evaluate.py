@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lggseg_cli.options import GinFiles, GinParams, apply_gin
+from lggseg_cli.options import BatchSize, GinFiles, GinParams, Overlap, Tile, Tta, apply_gin
 
 
 def evaluate(
@@ -37,12 +37,10 @@ def evaluate(
         ),
     ] = None,
     pattern: Annotated[str, typer.Option("--pattern", help="Glob on image stems, e.g. 'W30-*'.")] = "*",
-    tile: Annotated[
-        int | None, typer.Option("--tile", help="Tile size (default: the model's fixed input, else 256).")
-    ] = None,
-    overlap: Annotated[float, typer.Option("--overlap", help="Tile overlap fraction in [0, 1).")] = 0.25,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")] = 8,
-    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips/rotations (8x slower).")] = False,
+    tile: Tile = None,
+    overlap: Overlap = 0.25,
+    batch_size: BatchSize = 8,
+    tta: Tta = False,
     decision: Annotated[
         Path | None,
         typer.Option(

@@ -34,3 +34,12 @@ def apply_gin(files: list[Path] | None, params: list[str] | None) -> None:
         config.parse(files=files or [], params=params or [])
     except (ValueError, FileNotFoundError) as err:
         raise typer.BadParameter(str(err), param_hint="--gin/--gin-param") from err
+
+
+# Sliding-window options shared by `evaluate` and `predict`.
+Tile = Annotated[
+    int | None, typer.Option("--tile", help="Tile size (default: the model's fixed input, else 256).")
+]
+Overlap = Annotated[float, typer.Option("--overlap", help="Tile overlap fraction in [0, 1).")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")]
+Tta = Annotated[bool, typer.Option("--tta", help="Average the 8 flips/rotations (8x slower).")]

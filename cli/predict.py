@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.options import BatchSize, Overlap, Tile, Tta
+
 
 def predict(
     target: Annotated[
@@ -17,12 +19,10 @@ def predict(
         list[Path], typer.Argument(help="Image files (JPEG, PNG, TIFF) of any size.", exists=True, dir_okay=False)
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)],
-    tile: Annotated[
-        int | None, typer.Option("--tile", help="Tile size (default: the model's fixed input, else 256).")
-    ] = None,
-    overlap: Annotated[float, typer.Option("--overlap", help="Tile overlap fraction in [0, 1).")] = 0.25,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")] = 8,
-    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips/rotations (8x slower).")] = False,
+    tile: Tile = None,
+    overlap: Overlap = 0.25,
+    batch_size: BatchSize = 8,
+    tta: Tta = False,
     alpha: Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")] = 0.45,
     level: Annotated[
         int | None, typer.Option("--level", help="Slide pyramid level to predict at (slides only).")

@@ -175,6 +175,8 @@ def scratch_fc_densenet(
 
     The fairest baseline for the transfer model: the same network, trained from scratch
     on the LGG classes. Arguments as in :func:`fc_densenet` (output ``(B, H, W, C)``).
+    A separate configurable rather than an alias, so that gin can bind the baseline's
+    width without changing the transfer source's ``fc_densenet`` bindings.
     """
     return fc_densenet(
         num_classes=num_classes, input_shape=input_shape, initial_filters=initial_filters,

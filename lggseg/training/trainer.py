@@ -29,6 +29,10 @@ from lggseg.training.schedule import Phase, apply_phase, make_optimizer
 log = logging.getLogger("lggseg.train")
 
 
+# Validation pixels kept per class and image to fit the rare-class decision rule on.
+_RULE_PIXELS = 20000
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -230,7 +234,9 @@ def train(
                 f"rerun with the same --run-dir to resume from it."
             )
         rd.save_model_atomic(net, run_dir / f"phase_{k}.keras")
-        result = evaluate(predictor=predictor, source=val_src)
+        # The last phase's validation also samples the pixels a decision rule is fitted on.
+        sample = _RULE_PIXELS if decision_rule and k == len(phases) else 0
+        result = evaluate(predictor=predictor, source=val_src, sample_pixels_per_class=sample)
         metrics = result.metrics
         rd.update_last_history_row(run_dir, _flat_metrics(metrics))
         write_report(
@@ -248,15 +254,15 @@ def train(
 
     rd.save_model_atomic(net, run_dir / "model.keras")
     decisions = None
+    if metrics is None:  # every phase had been finished before this call
+        result = evaluate(
+            predictor=predictor, source=val_src, sample_pixels_per_class=_RULE_PIXELS if decision_rule else 0
+        )
+    metrics, examples = result.metrics, result.examples
     if decision_rule:
         metrics, examples, decisions = _fit_decision_rule(
-            predictor=predictor, val_src=val_src, codes=data.scheme.codes, run_dir=run_dir
+            predictor=predictor, val_src=val_src, sampled=result, codes=data.scheme.codes, run_dir=run_dir
         )
-    elif metrics is None:  # every phase had been finished before this call
-        final = evaluate(predictor=predictor, source=val_src)
-        metrics, examples = final.metrics, final.examples
-    else:
-        examples = result.examples
     state.status = "finished"
     rd.write_json_atomic(run_dir / "run.json", _run_summary(state, dataset, phases, net))
     write_report(
@@ -342,11 +348,10 @@ def _fit_normalizer(normalizer, *, reference, train_src, run_dir: Path):
     return normalizer
 
 
-def _fit_decision_rule(*, predictor, val_src, codes, run_dir: Path):
-    """Fit per-class weights on validation pixels; evaluate argmax and rule side by side."""
+def _fit_decision_rule(*, predictor, val_src, sampled, codes, run_dir: Path):
+    """Fit per-class weights on ``sampled`` validation pixels; evaluate argmax and rule side by side."""
     from lggseg.evaluation import evaluate, fit_class_weights
 
-    sampled = evaluate(predictor=predictor, source=val_src, sample_pixels_per_class=20000)
     rule = fit_class_weights(
         probs=sampled.pixels.probs,
         y_true=sampled.pixels.y_true,
