@@ -22,6 +22,7 @@ from lggseg.classes import ClassScheme
 from lggseg.data.source import DataSource
 from lggseg.evaluation.metrics import flat_metrics
 from lggseg.training import run_dir as rd
+from lggseg.training.interrupt import StopRequest, TrainingInterrupted
 from lggseg.training.schedule import Phase
 
 __all__ = ["TrainingRun"]
@@ -45,6 +46,7 @@ class TrainingRun:
       validate_every_epoch: validate after every epoch, not only after each phase.
       decision_rule: fit the rare-class decision rule after the last phase.
       progress: show the rich progress display.
+      stop: set by Ctrl-C (see :mod:`lggseg.training.interrupt`).
       latest_metrics: the last validation's ``metrics.json`` dictionary.
       last_result: the last phase-end validation (its pixel sample feeds the decision rule).
     """
@@ -63,6 +65,7 @@ class TrainingRun:
     validate_every_epoch: bool = False
     decision_rule: bool = True
     progress: bool = True
+    stop: StopRequest = dataclasses.field(default_factory=StopRequest)
     latest_metrics: dict[str, Any] | None = None
     last_result: Any = None
     _epoch_started: float = dataclasses.field(default=0.0, repr=False)
@@ -111,6 +114,14 @@ class TrainingRun:
         self.state.train_seconds += now - self._epoch_started
         self._epoch_started = now
         self.state.save(self.dir)
+
+    def stop_if_requested(self) -> None:
+        """Raise :class:`TrainingInterrupted` after a Ctrl-C, once what is finished is saved."""
+        if self.stop.requested:
+            self.state.save(self.dir)
+            raise TrainingInterrupted(
+                f"interrupted; finished epochs are saved in {self.dir}. Resume with: --run-dir {self.dir}"
+            )
 
     def end_phase(self, k: int) -> None:
         """Phase ``k`` is finished: the next run starts (or resumes) with phase ``k + 1``."""

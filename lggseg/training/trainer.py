@@ -133,8 +133,10 @@ def train(
     )
     record = record_config or _write_operative_config
     record(run.dir)
-    for k, phase in run.pending_phases():
-        run_phase(run, k, phase)
+    with run.stop.handling_sigint():
+        for k, phase in run.pending_phases():
+            run_phase(run, k, phase)
+            run.stop_if_requested()
     finish_run(run, rule_pixels=RULE_PIXELS)
     record(run.dir)
     say(f"finished: {run.dir}/model.keras, report {run.dir}/report.md")
@@ -242,7 +244,10 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
     )
     with distribution_scope():
         run.net.compile(optimizer=make_optimizer(phase), loss=run.loss)
-    guard = EpochEnd(on_epoch=functools.partial(run.end_epoch, phase_index=k, phase=phase))
+    guard = EpochEnd(
+        on_epoch=functools.partial(run.end_epoch, phase_index=k, phase=phase),
+        stop_requested=lambda: run.stop.requested,
+    )
     callbacks: list[keras.callbacks.Callback] = [guard]
     if phase.early_stop_metric:
         callbacks.append(EarlyStopOnMetric(
@@ -269,6 +274,7 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
             f"{run.state.epochs_done}); lower the phase's learning rate or check the data, then "
             f"rerun with the same --run-dir to resume from it."
         )
+    run.stop_if_requested()  # Ctrl-C: the phase is unfinished; resume trains the rest of it
     rd.save_model_atomic(run.net, run.dir / f"phase_{k}.keras")
     # The last phase's validation also samples the pixels a decision rule is fitted on.
     last = k == len(run.phases)
