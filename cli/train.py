@@ -18,27 +18,56 @@ RunDir = Annotated[
         file_okay=False,
     ),
 ]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Write into a --run-dir that is not an lggseg run (or replace the run there).",
+    ),
+]
+AllowConfigChange = Annotated[
+    bool,
+    typer.Option(
+        "--allow-config-change",
+        help="Resume a run although the configuration differs from the one it started with.",
+    ),
+]
 
 
-def train(gin_files: GinFiles = None, gin_params: GinParams = None, run_dir: RunDir = None) -> None:
+def train(
+    gin_files: GinFiles = None,
+    gin_params: GinParams = None,
+    run_dir: RunDir = None,
+    overwrite: Overwrite = False,
+    allow_config_change: AllowConfigChange = False,
+) -> None:
     """Train (or fine-tune) a model as the gin files describe, e.g. [bold]--gin gin/le_focus.gin[/bold].
 
     Writes config.gin, history.csv, phase checkpoints, model.keras, the fitted stain normaliser,
     metrics.json and report.md into the run directory. Rerun with the same --run-dir to resume
     an interrupted run from its last finished epoch.
     """
-    _run(gin_files, gin_params, run_dir, default_name="train")
+    _run(gin_files, gin_params, run_dir, default_name="train", overwrite=overwrite,
+         allow_config_change=allow_config_change)
 
 
-def pretrain(gin_files: GinFiles = None, gin_params: GinParams = None, run_dir: RunDir = None) -> None:
+def pretrain(
+    gin_files: GinFiles = None,
+    gin_params: GinParams = None,
+    run_dir: RunDir = None,
+    overwrite: Overwrite = False,
+    allow_config_change: AllowConfigChange = False,
+) -> None:
     """Pretrain the 8-class GBM source FC-DenseNet, e.g. [bold]--gin gin/gbm_pretrain.gin[/bold].
 
     Name its model.keras with gbm_source.weights in a transfer experiment.
     """
-    _run(gin_files or [Path("gin/gbm_pretrain.gin")], gin_params, run_dir, default_name="pretrain")
+    _run(gin_files or [Path("gin/gbm_pretrain.gin")], gin_params, run_dir, default_name="pretrain",
+         overwrite=overwrite, allow_config_change=allow_config_change)
 
 
-def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str) -> None:
+def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str, overwrite: bool,
+         allow_config_change: bool) -> None:
     import gin
 
     if not gin_files:
@@ -54,7 +83,7 @@ def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str) -> N
     train_fn = gin.get_configurable("lggseg.training.train")
     try:
         # A transfer experiment whose GBM source is not cached yet pretrains it first.
-        train_with_source(train_fn, run_dir=run_dir)
+        train_with_source(train_fn, run_dir=run_dir, overwrite=overwrite, allow_config_change=allow_config_change)
     except TrainingDiverged as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(code=3) from None

@@ -70,3 +70,34 @@ def write_operative_config(run_dir: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(gin.operative_config_str())
     return path
+
+
+# Bindings that change how a run is shown or fed, not what it computes: a resumed run may
+# differ in them (the new values are recorded in its config.gin).
+HARMLESS_BINDINGS = (
+    "train.progress",
+    "train.workers",
+    "tile_dataset.use_multiprocessing",
+    "tile_dataset.max_queue_size",
+)
+
+
+def requested_config() -> str:
+    """Every binding parsed so far (gin's config string), whether or not it has been used yet."""
+    return gin.config_str()
+
+
+def config_changes(before: str, after: str, *, harmless: Sequence[str] = HARMLESS_BINDINGS) -> list[str]:
+    """The ``-``/``+`` lines of a diff between two configs; comments, blank lines and ``harmless`` bindings left out."""
+    import difflib
+
+    def lines(text: str) -> list[str]:
+        kept = []
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and not any(line.startswith(f"{h} ") for h in harmless):
+                kept.append(line)
+        return kept
+
+    diff = difflib.unified_diff(lines(before), lines(after), lineterm="", n=0)
+    return [d for d in diff if d[:1] in "-+" and not d.startswith(("---", "+++"))]

@@ -3,6 +3,7 @@
 Layout::
 
     RUN_DIR/
+      lggseg-run.json       written first: format version, the configuration asked for
       config.gin            gin's operative config
       classes.tsv           the model's output classes (palette format)
       normalizer.json       the fitted stain normaliser, reused by evaluate / predict
@@ -23,6 +24,15 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+
+MARKER = "lggseg-run.json"
+FORMAT_VERSION = 1
+# What a run writes at its top level (plus phase_<K>.keras and phase_<K>/): what --overwrite replaces.
+RUN_FILES = (
+    MARKER, "config.gin", "classes.tsv", "normalizer.json", "split.json", "state.json", "checkpoint.keras",
+    "history.csv", "model.keras", "metrics.json", "report.md", "run.json", "decision_rule.json",
+)
 
 
 @dataclasses.dataclass
@@ -51,6 +61,60 @@ class RunState:
 
     def save(self, run_dir: Path) -> None:
         write_json_atomic(run_dir / "state.json", dataclasses.asdict(self))
+
+    @property
+    def has_progress(self) -> bool:
+        """Whether any epoch was finished (and checkpointed)."""
+        return bool(self.phases_done or self.epochs_done)
+
+
+def read_marker(run_dir: Path) -> dict[str, Any] | None:
+    """The run marker, ``None`` if there is none.
+
+    Raises:
+      ValueError: naming the file, when it is unreadable or from a newer lggseg.
+    """
+    path = run_dir / MARKER
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text())
+        version = int(marker["format_version"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path} is not a valid lggseg run marker ({err}); use another --run-dir.") from err
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: run format {version} was written by a newer lggseg (this one reads up to "
+            f"{FORMAT_VERSION}); upgrade lggseg or use another --run-dir."
+        )
+    return marker
+
+
+def write_marker(run_dir: Path, *, requested_config: str) -> None:
+    """Mark ``run_dir`` as an lggseg run, recording the configuration it was started with."""
+    import datetime
+
+    write_json_atomic(run_dir / MARKER, {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "requested_config": requested_config,
+    })
+
+
+def clear_run_files(run_dir: Path) -> None:
+    """Remove what an lggseg run writes (for ``--overwrite``); other files stay."""
+    import shutil
+
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    for path in [*run_dir.glob("phase_*.keras"), *run_dir.glob("*.tmp*")]:
+        path.unlink()
+    for path in run_dir.glob("phase_*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+    plots = run_dir / "plots"
+    if plots.is_dir():
+        shutil.rmtree(plots)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

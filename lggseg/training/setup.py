@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from lggseg.classes import ClassScheme, write_palette
+from lggseg.config import config_changes
 from lggseg.data.source import DataSource
 from lggseg.stain.base import StainNormalizer
 from lggseg.training import run_dir as rd
@@ -28,6 +29,7 @@ __all__ = [
     "fit_normalizer",
     "load_or_build_model",
     "open_run_dir",
+    "process_run_dir",
     "split_data",
     "write_run_files",
 ]
@@ -46,18 +48,66 @@ class PreparedRun:
     normalizer: StainNormalizer | None
 
 
-def open_run_dir(run_dir: str | Path) -> tuple[Path, rd.RunState | None]:
-    """The directory this process writes (created) and the state of a run already there."""
+def process_run_dir(run_dir: str | Path) -> Path:
+    """The run directory this process writes."""
     from lggseg.training.distribution import process_index
 
-    run_dir = Path(run_dir)
     rank = process_index()
-    if rank:
-        # In a multi-host job every process trains, but only the first owns the run
-        # directory; the others write beside it, so no file is written by two processes.
-        run_dir = run_dir / f"process-{rank}"
+    # In a multi-host job every process trains, but only the first owns the run directory;
+    # the others write beside it, so no file is written by two processes.
+    return Path(run_dir) / f"process-{rank}" if rank else Path(run_dir)
+
+
+def open_run_dir(
+    run_dir: str | Path,
+    *,
+    requested_config: str,
+    overwrite: bool = False,
+    allow_config_change: bool = False,
+) -> tuple[Path, rd.RunState | None]:
+    """The directory this process writes (marked as an lggseg run) and the state of a run there.
+
+    A folder that holds files but no lggseg run is refused before anything is written into
+    it, unless ``overwrite`` (which also clears a run that was there). A run that has
+    trained resumes only with the configuration it started with, up to
+    :data:`lggseg.config.HARMLESS_BINDINGS`, unless ``allow_config_change``.
+
+    Raises:
+      ValueError: naming the folder and what to do.
+    """
+    run_dir = process_run_dir(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--run-dir {run_dir} is a file; name a folder.")
     run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir, rd.RunState.load(run_dir)
+    if overwrite:
+        rd.clear_run_files(run_dir)
+    marker = rd.read_marker(run_dir)
+    # Runs from before the marker existed are recognised by their state.json.
+    if marker is None and not overwrite and not (run_dir / "state.json").is_file():
+        held = sorted(p.name for p in run_dir.iterdir())
+        if held:
+            raise ValueError(
+                f"--run-dir {run_dir} is not an lggseg run directory: it holds {', '.join(held[:5])}"
+                f"{' ...' if len(held) > 5 else ''}, and training would overwrite files there. Name a "
+                f"new or empty folder, or pass --overwrite (train.overwrite = True) to write into it."
+            )
+    state = rd.RunState.load(run_dir)
+    if marker is not None and state is not None and state.has_progress:
+        changes = config_changes(marker["requested_config"], requested_config)
+        if changes and not allow_config_change:
+            raise ValueError(
+                f"--run-dir {run_dir} holds a run started with another configuration; resuming it "
+                f"would mix two experiments. Changed bindings (- recorded, + now):\n  "
+                + "\n  ".join(changes)
+                + "\nRerun with the recorded configuration, use a new --run-dir, or pass "
+                "--allow-config-change (train.allow_config_change = True) to resume anyway."
+            )
+        if changes:
+            say(f"resuming {run_dir} with a changed configuration (allowed): " + "; ".join(changes))
+            marker = None  # record the configuration it goes on with
+    if marker is None:
+        rd.write_marker(run_dir, requested_config=requested_config)
+    return run_dir, state
 
 
 def split_data(

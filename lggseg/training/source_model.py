@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -144,12 +145,12 @@ class SourcePretraining:
             predictor=SlidingWindowPredictor,
             evaluator=evaluate,
             splitter=split_by_group,
-            record_config=self.write_config,
+            config_record=self,
         )
         return run_dir / "model.keras"
 
-    def write_config(self, run_dir: Path) -> None:
-        """``config.gin`` of the stage: its settings as the ``gbm_source`` bindings that give them."""
+    def requested(self) -> str:
+        """The stage's settings, as the ``gbm_source`` bindings that give them (its config record)."""
         lines = [
             "# The GBM source pretraining stage (lggseg.training.SourcePretraining), run by lggseg",
             "# because no source weights were named and none were cached with these settings.",
@@ -162,7 +163,11 @@ class SourcePretraining:
                       "learning_rate"):
             lines.append(f"gbm_source.pretrain_{field} = {getattr(self, field)!r}")
         lines.append(f"gbm_source.seed = {self.seed!r}")
-        (run_dir / "config.gin").write_text("\n".join(lines) + "\n")
+        return "\n".join(lines) + "\n"
+
+    def write(self, run_dir: Path) -> None:
+        """``config.gin`` of the stage: :meth:`requested`, never the experiment's gin config."""
+        (run_dir / "config.gin").write_text(self.requested())
 
 
 class SourceNotPretrained(LookupError):
@@ -262,18 +267,27 @@ def _describe_reference(reference) -> str:
     return str(reference)
 
 
-def train_with_source(train: Callable[..., Path], *, run_dir: str | Path) -> Path:
-    """``train(run_dir=run_dir)``, running the GBM source's pretraining stage first when it is missing.
+def train_with_source(
+    train: Callable[..., Path], *, run_dir: str | Path, overwrite: bool = False, allow_config_change: bool = False
+) -> Path:
+    """``train(run_dir=run_dir, ...)``, running the GBM source's pretraining stage first when it is missing.
 
     The stage runs before the experiment starts, in its own cached run directory, with
     its own seed and config record; the experiment then starts afresh in ``run_dir``,
-    which the failed first attempt left without files (see
+    where the first attempt wrote nothing but the run marker (see
     :func:`lggseg.training.trainer.prepare_run`).
     """
+    # Only flags that are set are passed, so that gin's train.overwrite / train.allow_config_change
+    # bindings apply otherwise.
+    options: dict[str, Any] = {"run_dir": run_dir}
+    if overwrite:
+        options["overwrite"] = True
+    if allow_config_change:
+        options["allow_config_change"] = True
     try:
-        return train(run_dir=run_dir)
+        return train(**options)
     except SourceNotPretrained as missing:
         say(f"The experiment's GBM source is not pretrained yet: running its pretraining stage first "
             f"({missing.stage.run_dir}).")
         missing.stage.run()
-    return train(run_dir=run_dir)
+    return train(**options)

@@ -44,6 +44,7 @@ from lggseg.training import run_dir as rd
 from lggseg.training import setup
 from lggseg.training.callbacks import EarlyStopOnMetric, EpochEnd, RichProgress
 from lggseg.training.components import configured
+from lggseg.training.config_record import ConfigRecord, GinConfig
 from lggseg.training.console import say
 from lggseg.training.report import finish_run
 from lggseg.training.run import TrainingRun, history_metrics
@@ -86,7 +87,9 @@ def train(
     predictor: Callable[..., Any] | None = None,
     evaluator: Callable[..., Any] | None = None,
     splitter: Callable[..., Any] | None = None,
-    record_config: Callable[[Path], Any] | None = None,
+    config_record: ConfigRecord | None = None,
+    overwrite: bool = False,
+    allow_config_change: bool = False,
     eval_overlap: float | None = None,
 ) -> Path:
     """Train ``model`` on ``data`` through ``phases``; returns the run directory.
@@ -110,7 +113,10 @@ def train(
       decision_rule: fit the rare-class decision rule on validation pixels after the last
         phase (``decision_rule.json``) and report it beside the argmax, never instead.
       dataset, predictor, evaluator, splitter: the components train composes.
-      record_config: writes the run's config record (default gin's operative config).
+      config_record: the configuration asked for (kept in the run marker, compared on resume)
+        and written as ``config.gin``; default :class:`~lggseg.training.config_record.GinConfig`.
+      overwrite: write into a folder that is not an lggseg run, replacing a run there.
+      allow_config_change: resume a run although its configuration changed.
       eval_overlap: deprecated; bind ``SlidingWindowPredictor.overlap`` instead.
     """
     if not phases:
@@ -119,26 +125,27 @@ def train(
         predictor = _deprecated_eval_overlap(eval_overlap, predictor)
     if distribution is not None:
         distribution()
+    record = config_record or GinConfig()
     prepared = prepare_run(
         data=data, model=model, run_dir=run_dir, validation=validation, splitter=splitter,
         val_fraction=val_fraction, split_seed=split_seed, seed=seed, normalizer=normalizer, reference=reference,
+        requested_config=record.requested(), overwrite=overwrite, allow_config_change=allow_config_change,
     )
     if prepared is None:  # the run had finished
-        return setup.open_run_dir(run_dir)[0]
+        return setup.process_run_dir(run_dir)
     run = compose_run(
         prepared, phases=phases, loss=loss, sampler=sampler, augmentation=augmentation, tile_size=tile_size,
         batch_size=batch_size, steps_per_epoch=steps_per_epoch, seed=seed, workers=workers,
         validate_every_epoch=validate_every_epoch, progress=progress, decision_rule=decision_rule,
         dataset=dataset, predictor=predictor, evaluator=evaluator,
     )
-    record = record_config or _write_operative_config
-    record(run.dir)
+    record.write(run.dir)
     with run.stop.handling_sigint():
         for k, phase in run.pending_phases():
             run_phase(run, k, phase)
             run.stop_if_requested()
     finish_run(run, rule_pixels=RULE_PIXELS)
-    record(run.dir)
+    record.write(run.dir)
     say(f"finished: {run.dir}/model.keras, report {run.dir}/report.md")
     return run.dir
 
@@ -155,13 +162,18 @@ def prepare_run(
     seed: int,
     normalizer: StainNormalizer | None,
     reference: str | Path | np.ndarray | None,
+    requested_config: str = "",
+    overwrite: bool = False,
+    allow_config_change: bool = False,
 ) -> setup.PreparedRun | None:
     """Open (or resume) the run: split, model, stain normaliser; ``None`` if it had finished.
 
     Nothing is written into the run directory before the model is built (or its checkpoint
     loaded) and checked against the data, so a run that cannot start leaves no files.
     """
-    directory, state = setup.open_run_dir(run_dir)
+    directory, state = setup.open_run_dir(
+        run_dir, requested_config=requested_config, overwrite=overwrite, allow_config_change=allow_config_change
+    )
     if state is not None and state.status == "finished":
         say(f"{directory} holds a finished run; nothing to do (use another --run-dir to train again).")
         return None
@@ -320,7 +332,3 @@ def _default_loss() -> keras.losses.Loss:
     return FocalLoss(gamma=2.0, alpha=0.25)
 
 
-def _write_operative_config(run_dir: Path) -> None:
-    from lggseg import config
-
-    config.write_operative_config(run_dir)
