@@ -1,7 +1,8 @@
 """Models: the GBM_WSSM FC-DenseNet, legacy weights, the transfer head, freezing, baselines.
 
-* :func:`fc_densenet` -- FC-DenseNet, by default exactly GBM_WSSM (8 IvyGAP classes);
-  :func:`scratch_fc_densenet` -- the same with 4 classes and random weights.
+* :func:`fc_densenet` -- FC-DenseNet, by default exactly GBM_WSSM (8 IvyGAP classes); the
+  scratch baseline is the same builder in a gin scope, ``@scratch/fc_densenet``
+  (``gin/scratch_fc_densenet.gin``); :func:`scratch_fc_densenet` is its deprecated alias.
 * :func:`load_gbm_wssm_weights` -- the original Keras 2 ``GBM_WSSM.h5``;
   :func:`load_weights` / :func:`load_model` -- any of lggseg's files.
 * :func:`gbm_transfer` -- a source model plus the Conv(16) -> Conv(C) -> softmax head;
@@ -25,7 +26,8 @@ from lggseg.models.transfer import gbm_transfer
 from lggseg.registry import register
 
 # One place registers everything with gin. The builders are also chosen by name
-# (build_model); the rest gin alone names.
+# (build_model); the rest gin alone names. scratch_fc_densenet is a deprecated alias of
+# @scratch/fc_densenet, kept for one release.
 for _name, _builder in [
     ("fc_densenet", fc_densenet),
     ("gbm_transfer", gbm_transfer),
