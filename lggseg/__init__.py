@@ -16,13 +16,14 @@ import gin
 
 from lggseg import classes
 from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg
+from lggseg.registry import register
 
 __version__ = "0.1.0"
 
 # Registration with gin happens in one place per package; here for the top level.
-gin.external_configurable(ivygap_to_lgg, module="lggseg")
-gin.external_configurable(classes.scheme_by_name, module="lggseg")
-gin.external_configurable(classes.read_palette, module="lggseg")
+register("ivygap_to_lgg", ivygap_to_lgg, module="lggseg")
+register("scheme_by_name", classes.scheme_by_name, module="lggseg")
+register("read_palette", classes.read_palette, module="lggseg")
 gin.constant("lggseg.IVYGAP_8", IVYGAP_8)
 gin.constant("lggseg.LGG_4", LGG_4)
 

@@ -9,18 +9,18 @@ gin names (module ``lggseg.augment``): ``augmentation`` (:func:`default_augmenta
 ``RandomSaturation``, ``RandomHue``, ``StainJitter``.
 """
 
-import gin
-
 from lggseg.augment.augmentation import Augmentation, Compose
 from lggseg.augment.color_jitter import RandomBrightness, RandomContrast, RandomHue, RandomSaturation
 from lggseg.augment.default import default_augmentation
 from lggseg.augment.flip import RandomFlip
 from lggseg.augment.rotate import RandomRot90
 from lggseg.augment.stain_jitter import StainJitter
+from lggseg.registry import register
 
-gin.external_configurable(default_augmentation, name="augmentation", module="lggseg.augment")
+# Registration with gin, in one place for the package.
+register("augmentation", default_augmentation, module="lggseg.augment")
 for _cls in (Compose, RandomFlip, RandomRot90, RandomBrightness, RandomContrast, RandomSaturation, RandomHue, StainJitter):
-    gin.register(_cls, module="lggseg.augment")
+    register(_cls.__name__, _cls, module="lggseg.augment")
 
 __all__ = [
     "Augmentation",

@@ -4,14 +4,13 @@ Light on purpose: importing it imports neither keras nor a backend (the benchmar
 only starts training processes and reads their results).
 """
 
-import gin
-
 from lggseg.benchmark.results import JobResult, aggregate, collect, mean_std, write_results
 from lggseg.benchmark.runner import Outcome, job_command, run_job, run_jobs
 from lggseg.benchmark.suite import Job, Suite, benchmark_suite, load_suite
+from lggseg.registry import register
 
 # Registration with gin, in one place for the package.
-gin.external_configurable(benchmark_suite, name="benchmark_suite", module="lggseg.benchmark")
+register("benchmark_suite", benchmark_suite, module="lggseg.benchmark")
 
 __all__ = [
     "Job",

@@ -17,6 +17,7 @@ from lggseg.data.io import list_images, read_image, read_mask
 from lggseg.data.source import DataSource, Sample, map_samples, parse_group
 from lggseg.data.split import split_by_group, split_by_names
 from lggseg.data.tissue import detect_tissue, tissue_fraction
+from lggseg.registry import register
 
 __all__ = [
     "CropMask",
@@ -39,11 +40,11 @@ __all__ = [
 ]
 
 # Registration with gin happens here, in one place for the subpackage.
-gin.external_configurable(FolderSource, name="folder_source", module="lggseg.data")
-gin.external_configurable(CropSource, name="crop_source", module="lggseg.data")
-gin.external_configurable(detect_tissue, module="lggseg.data")
-gin.external_configurable(split_by_group, module="lggseg.data")
-gin.external_configurable(split_by_names, module="lggseg.data")
+register("folder_source", FolderSource, module="lggseg.data")
+register("crop_source", CropSource, module="lggseg.data")
+register("detect_tissue", detect_tissue, module="lggseg.data")
+register("split_by_group", split_by_group, module="lggseg.data")
+register("split_by_names", split_by_names, module="lggseg.data")
 
 # --- synthetic generator (registered by synthetic.py's author) ---
 from lggseg.data.synthetic import (  # noqa: E402
@@ -58,7 +59,7 @@ from lggseg.data.synthetic import (  # noqa: E402
 
 __all__ += ["GBM_LAB", "LGG_LAB", "StainPreset", "SyntheticSource", "generate", "stain_preset", "write_dataset"]
 
-gin.external_configurable(SyntheticSource, name="synthetic_source", module="lggseg.data")
-gin.external_configurable(stain_preset, module="lggseg.data")
+register("synthetic_source", SyntheticSource, module="lggseg.data")
+register("stain_preset", stain_preset, module="lggseg.data")
 gin.constant("lggseg.data.LGG_LAB", LGG_LAB)
 gin.constant("lggseg.data.GBM_LAB", GBM_LAB)

@@ -10,8 +10,6 @@
 Importing this package imports neither keras nor matplotlib.
 """
 
-import gin
-
 from lggseg.evaluation.decision import (
     DecisionResult,
     DecisionRule,
@@ -26,12 +24,13 @@ from lggseg.evaluation.overlay import colourize, overlay
 from lggseg.evaluation.report import write_report
 from lggseg.evaluation.sliding_window import SlidingWindowPredictor
 from lggseg.evaluation.trained_model import TrainedModel, load_trained_model
+from lggseg.registry import register
 
 # Registration with gin happens here only; the objects above stay plain.
-gin.external_configurable(SlidingWindowPredictor, module="lggseg.evaluation")
-gin.external_configurable(evaluate, module="lggseg.evaluation")
-gin.external_configurable(fit_class_weights, module="lggseg.evaluation")
-gin.external_configurable(prior_correction, module="lggseg.evaluation")
+register("SlidingWindowPredictor", SlidingWindowPredictor, module="lggseg.evaluation")
+register("evaluate", evaluate, module="lggseg.evaluation")
+register("fit_class_weights", fit_class_weights, module="lggseg.evaluation")
+register("prior_correction", prior_correction, module="lggseg.evaluation")
 
 __all__ = [
     "ConfusionAccumulator",

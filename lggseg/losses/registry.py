@@ -1,24 +1,19 @@
-"""Loss name -> class map, for command lines and configs that name a loss by string."""
+"""Losses by name, for command lines and configs that name a loss by string.
+
+:data:`LOSSES` is filled (and each loss registered with gin) in the package's ``__init__``,
+the one place :mod:`lggseg.losses` registers anything.
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 
-from lggseg.losses.cross_entropy import CrossEntropy
-from lggseg.losses.dice import DiceLoss
-from lggseg.losses.focal import FocalLoss
-from lggseg.losses.focal_dice import FocalDice
+from lggseg.registry import Registry
 
-LOSSES: dict[str, type[keras.losses.Loss]] = {
-    "focal_loss": FocalLoss,
-    "cross_entropy": CrossEntropy,
-    "dice_loss": DiceLoss,
-    "focal_dice": FocalDice,
-}
+LOSSES = Registry(kind="loss", plural="losses", module="lggseg.losses")
 
 
 def make_loss(name: str, *, options: Mapping[str, Any] | None = None) -> keras.losses.Loss:
@@ -28,11 +23,4 @@ def make_loss(name: str, *, options: Mapping[str, Any] | None = None) -> keras.l
       ValueError: listing the valid names for an unknown ``name``, or the valid arguments
         for an unknown option.
     """
-    if name not in LOSSES:
-        raise ValueError(f"Unknown loss {name!r}; valid: {', '.join(LOSSES)}.")
-    cls = LOSSES[name]
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(options or {}) - set(valid))
-    if unknown:
-        raise ValueError(f"Loss {name!r} has no argument(s) {unknown}; valid: {', '.join(valid)}.")
-    return cls(**dict(options or {}))
+    return LOSSES.build(name, options=options)

@@ -35,7 +35,10 @@ Reference:
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 
@@ -158,28 +161,41 @@ def fc_densenet(
     return keras.Model(inputs, outputs, name=name)
 
 
-def scratch_fc_densenet(
-    *,
-    num_classes: int = 4,
-    input_shape: tuple[int | None, int | None, int] = (None, None, 3),
-    initial_filters: int = 48,
-    growth_rate: int = 16,
-    down_blocks: Sequence[int] = (4, 5, 7, 10, 12),
-    bottleneck_layers: int = 15,
-    up_blocks: Sequence[int] = (12, 10, 7, 5, 4),
-    dropout: float = 0.2,
-    weight_decay: float = 1e-4,
-    name: str = "scratch_fc_densenet",
-) -> keras.Model:
-    """The GBM_WSSM architecture with random weights and ``num_classes`` outputs.
+# The deprecated alias's defaults: what the scratch baseline changes (gin/scratch_fc_densenet.gin
+# now sets the same through scratch/fc_densenet.*).
+_SCRATCH_DEFAULTS = {"num_classes": 4, "name": "scratch_fc_densenet"}
 
-    The fairest baseline for the transfer model: the same network, trained from scratch
-    on the LGG classes. Arguments as in :func:`fc_densenet` (output ``(B, H, W, C)``).
-    A separate configurable rather than an alias, so that gin can bind the baseline's
-    width without changing the transfer source's ``fc_densenet`` bindings.
+
+def scratch_fc_densenet(**arguments: Any) -> keras.Model:
+    """Deprecated: the scratch baseline is now ``@scratch/fc_densenet`` in gin.
+
+    Kept for one release with its old behaviour: :func:`fc_densenet` with ``num_classes=4``
+    and ``name="scratch_fc_densenet"`` by default, any of :func:`fc_densenet`'s arguments
+    (gin ``scratch_fc_densenet.*`` bindings included), and *not* the ``fc_densenet.*``
+    bindings (those apply to ``@scratch/fc_densenet``). Its signature is
+    :func:`fc_densenet`'s (set below), so gin and Python reject a misspelt argument as before.
+
+    Migrate ``train.model = @scratch_fc_densenet`` to ``train.model = @scratch/fc_densenet``
+    with ``scratch/fc_densenet.num_classes = 4`` (as ``gin/scratch_fc_densenet.gin`` does) and
+    bind the width once, as ``fc_densenet.*``.
     """
-    return fc_densenet(
-        num_classes=num_classes, input_shape=input_shape, initial_filters=initial_filters,
-        growth_rate=growth_rate, down_blocks=down_blocks, bottleneck_layers=bottleneck_layers,
-        up_blocks=up_blocks, dropout=dropout, weight_decay=weight_decay, name=name,
+    # FutureWarning, not DeprecationWarning: the user is a config author and Python hides
+    # DeprecationWarnings raised outside __main__ (this is called from gin).
+    warnings.warn(
+        "lggseg.models.scratch_fc_densenet is deprecated and will be removed in the next release: use "
+        "'train.model = @scratch/fc_densenet' with 'scratch/fc_densenet.num_classes = 4' (see "
+        "gin/scratch_fc_densenet.gin) and bind the width as fc_densenet.* for the source and the baseline.",
+        FutureWarning,
+        stacklevel=2,
     )
+    return fc_densenet(**{**_SCRATCH_DEFAULTS, **arguments})
+
+
+# fc_densenet's arguments, derived rather than copied (a copy is how the old baseline drifted);
+# gin reads this signature to validate scratch_fc_densenet.* bindings.
+scratch_fc_densenet.__signature__ = inspect.signature(fc_densenet).replace(
+    parameters=[
+        p.replace(default=_SCRATCH_DEFAULTS.get(p.name, p.default))
+        for p in inspect.signature(fc_densenet).parameters.values()
+    ]
+)

@@ -10,8 +10,6 @@
 Importing this package imports neither keras nor tiffslide.
 """
 
-import gin
-
 from lggseg.slides.annotations import read_annotations, rasterize_annotations
 from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.geojson_export import class_map_features, write_class_map_geojson, write_geojson
@@ -20,6 +18,7 @@ from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SLIDE_SUFFIXES, SlideReader, is_slide, open_slide
 from lggseg.slides.region_source import SlideRegionSource
 from lggseg.slides.synthetic_slide import write_synthetic_slide
+from lggseg.registry import register
 
 __all__ = [
     "BandBlender",
@@ -40,5 +39,5 @@ __all__ = [
 ]
 
 # Registration with gin happens here, in one place for the subpackage.
-gin.external_configurable(SlideRegionSource, name="slide_region_source", module="lggseg.slides")
-gin.external_configurable(predict_slide, name="predict_slide", module="lggseg.slides")
+register("slide_region_source", SlideRegionSource, module="lggseg.slides")
+register("predict_slide", predict_slide, module="lggseg.slides")

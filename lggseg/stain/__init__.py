@@ -5,16 +5,17 @@ and ``staintools-vahadane`` (adapters over staintools), ``reinhard`` and ``none`
 normaliser is a :class:`StainNormalizer`; the fitted one is saved with a run
 (``normalizer.json``) and reloaded with :func:`load_normalizer`.
 
-gin names (module ``lggseg.stain``): ``Macenko``, ``StaintoolsMacenko``,
-``StaintoolsVahadane``, ``Reinhard``, ``Identity``, ``make_normalizer``,
-``load_normalizer``, ``choose_reference``. Registration leaves the classes untouched:
-method parameters bound in gin (``macenko.beta = 0.2``) apply where gin builds the
-object (``normalizer = @Macenko()``, or ``lggseg normalize --gin-param``), while plain
-Python calls use the defaults.
+gin names (module ``lggseg.stain``): ``macenko``, ``staintools_macenko``,
+``staintools_vahadane``, ``reinhard``, ``identity``, ``make_normalizer``,
+``load_normalizer``, ``choose_reference``. The normalisers' gin names are their method
+names made identifiers (``-`` becomes ``_``; the method ``none`` is ``identity``).
+Registration leaves the classes untouched: method parameters bound in gin
+(``macenko.beta = 0.2``) apply where gin builds the object (in a training config
+``train.normalizer = @macenko()``, or ``lggseg normalize --gin-param``), while plain Python
+calls use the defaults.
 """
 
-import gin
-
+from lggseg.registry import register
 from lggseg.stain.base import StainNormalizer
 from lggseg.stain.identity import Identity
 from lggseg.stain.macenko import Macenko, StainEstimate
@@ -23,13 +24,19 @@ from lggseg.stain.registry import NORMALIZERS, load_normalizer, make_normalizer
 from lggseg.stain.reinhard import Reinhard
 from lggseg.stain.staintools_adapter import StaintoolsMacenko, StaintoolsVahadane
 
-# gin names follow the method names of make_normalizer ('staintools-macenko' -> staintools_macenko).
-for _cls in (Macenko, StaintoolsMacenko, StaintoolsVahadane, Reinhard, Identity):
-    _name = "identity" if _cls.method == "none" else _cls.method.replace("-", "_")
-    gin.register(_name, module="lggseg.stain")(_cls)
-gin.external_configurable(make_normalizer, module="lggseg.stain")
-gin.external_configurable(load_normalizer, module="lggseg.stain")
-gin.external_configurable(choose_reference, module="lggseg.stain")
+# One place registers everything with gin. The lookup names are the method names that
+# normalizer.json and --method use; gin names must be identifiers, hence the second column.
+for _cls, _gin_name in [
+    (Macenko, "macenko"),
+    (StaintoolsMacenko, "staintools_macenko"),
+    (StaintoolsVahadane, "staintools_vahadane"),
+    (Reinhard, "reinhard"),
+    (Identity, "identity"),
+]:
+    NORMALIZERS.register(_cls.method, _cls, gin_name=_gin_name)
+register("make_normalizer", make_normalizer, module="lggseg.stain")
+register("load_normalizer", load_normalizer, module="lggseg.stain")
+register("choose_reference", choose_reference, module="lggseg.stain")
 
 __all__ = [
     "NORMALIZERS",

@@ -1,35 +1,26 @@
-"""Stain normalisers by name: build one, or load a fitted one saved with a run."""
+"""Stain normalisers by name: build one, or load a fitted one saved with a run.
+
+:data:`NORMALIZERS` maps the method names (``normalizer.json``'s ``method``, ``lggseg
+normalize --method``) to the classes; it is filled, and each class registered with gin, in
+the package's ``__init__``, the one place :mod:`lggseg.stain` registers anything.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from lggseg.registry import Registry
 from lggseg.stain.base import StainNormalizer
-from lggseg.stain.identity import Identity
-from lggseg.stain.macenko import Macenko
-from lggseg.stain.reinhard import Reinhard
-from lggseg.stain.staintools_adapter import StaintoolsMacenko, StaintoolsVahadane
 
-NORMALIZERS: dict[str, type[StainNormalizer]] = {
-    cls.method: cls for cls in (Macenko, StaintoolsMacenko, StaintoolsVahadane, Reinhard, Identity)
-}
-
-
-def _lookup(method: str, *, where: str) -> type[StainNormalizer]:
-    try:
-        return NORMALIZERS[method]
-    except KeyError:
-        raise ValueError(
-            f"{where}unknown stain normalisation method {method!r}; valid methods: {', '.join(NORMALIZERS)}."
-        ) from None
+NORMALIZERS = Registry(kind="stain normalisation method", plural="methods", module="lggseg.stain")
 
 
 def make_normalizer(method: str = "macenko", *, reference: str | Path | None = None) -> StainNormalizer:
     """A stain normaliser by registry name, unfitted, or fitted on a reference image file.
 
-    Method parameters are the class defaults; build the class itself (or ``@Macenko()`` in
-    gin) to set them.
+    Method parameters are the class defaults; build the class itself (or, in gin,
+    ``@macenko()`` with ``macenko.beta = ...``) to set them.
 
     Args:
       method: one of ``macenko``, ``staintools-macenko``, ``staintools-vahadane``,
@@ -40,7 +31,7 @@ def make_normalizer(method: str = "macenko", *, reference: str | Path | None = N
       ValueError: for an unknown method (listing the valid ones) or an unusable reference.
       FileNotFoundError: when ``reference`` does not exist.
     """
-    normalizer = _lookup(method, where="")()
+    normalizer = NORMALIZERS.lookup(method)()
     if reference is not None:
         from lggseg.data.io import read_image
 
@@ -67,7 +58,7 @@ def load_normalizer(path: str | Path) -> StainNormalizer:
         method, config = record["method"], record["config"]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ValueError(f"{path}: not a saved stain normaliser ({type(err).__name__}: {err}).") from err
-    cls = _lookup(method, where=f"{path}: ")
+    cls = NORMALIZERS.lookup(method, where=f"{path}: ")
     try:
         normalizer = cls.from_config(config)
     except (TypeError, ValueError) as err:

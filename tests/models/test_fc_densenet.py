@@ -51,8 +51,9 @@ def test_flatten_output_is_the_original_layout(tiny_config):
     assert tuple(model.output.shape) == (None, 140, 5)
 
 
-def test_scratch_builder_is_four_classes(tiny_config):
-    model = scratch_fc_densenet(**tiny_config)
+def test_deprecated_scratch_builder_is_four_classes(tiny_config):
+    with pytest.warns(FutureWarning, match="deprecated"):
+        model = scratch_fc_densenet(**tiny_config)
     assert model.output.shape[-1] == 4 and model.name == "scratch_fc_densenet"
 
 

@@ -92,7 +92,7 @@ def test_file_errors(tmp_path, tiny_config):
 
 
 def test_registry_by_name(tiny_config):
-    model = build_model("scratch_fc_densenet", options=tiny_config)
+    model = build_model("fc_densenet", options={**tiny_config, "num_classes": 4})
     assert model.output.shape[-1] == 4
     with pytest.raises(ValueError, match="valid models: fc_densenet, gbm_transfer, scratch_fc_densenet, sm_fpn"):
         build_model("unet")
