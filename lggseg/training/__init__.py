@@ -1,7 +1,6 @@
 """Training: samplers, the tile pipeline, unfreeze schedules, the GBM source and the trainer."""
 
-import gin
-
+from lggseg.registry import register
 from lggseg.training.distribution import configure_distribution, data_parallel
 from lggseg.training.pipeline import TileDataset
 from lggseg.training.samplers import ClassCenteredSampler, RareClassOversampler, UniformSampler
@@ -15,17 +14,20 @@ from lggseg.training.source_model import (
 )
 from lggseg.training.trainer import TrainingDiverged, train
 
-# Registration with gin, in one place for the package.
-gin.external_configurable(train, name="train", module="lggseg.training")
-gin.external_configurable(phase, name="phase", module="lggseg.training")
-gin.external_configurable(gbm_source, name="gbm_source", module="lggseg.training")
-gin.external_configurable(synthetic_reference, name="synthetic_reference", module="lggseg.training")
-gin.external_configurable(UniformSampler, name="uniform", module="lggseg.training")
-gin.external_configurable(RareClassOversampler, name="rare_class_oversampling", module="lggseg.training")
-gin.external_configurable(ClassCenteredSampler, name="class_centered", module="lggseg.training")
-gin.external_configurable(TileDataset, name="tile_dataset", module="lggseg.training")
-gin.external_configurable(configure_distribution, name="distribution", module="lggseg.training")
-gin.external_configurable(data_parallel, name="data_parallel", module="lggseg.training")
+# Registration with gin, in one place for the package (see lggseg.registry).
+for _name, _component in [
+    ("train", train),
+    ("phase", phase),
+    ("gbm_source", gbm_source),
+    ("synthetic_reference", synthetic_reference),
+    ("uniform", UniformSampler),
+    ("rare_class_oversampling", RareClassOversampler),
+    ("class_centered", ClassCenteredSampler),
+    ("tile_dataset", TileDataset),
+    ("distribution", configure_distribution),
+    ("data_parallel", data_parallel),
+]:
+    register(_name, _component, module="lggseg.training")
 
 __all__ = [
     "ClassCenteredSampler",
