@@ -1,5 +1,5 @@
-"""Keras callbacks of the trainer: epoch checkpoints with a NaN guard, early stop on a
-validation metric, and a rich progress display."""
+"""Keras callbacks of the trainer: epoch checkpoints with a NaN guard and Ctrl-C handling, and a
+rich progress display."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import keras
 class EpochEnd(keras.callbacks.Callback):
     """After every epoch: stop on a non-finite loss, else hand the logs to ``on_epoch``.
 
-    ``on_epoch(epoch, logs)`` (epoch 1-based within the phase) checkpoints, writes
-    history and returns validation metrics; a NaN epoch is never checkpointed, so the
-    last good checkpoint survives. When ``stop_requested()`` turns true (Ctrl-C, see
+    ``on_epoch(epoch, logs)`` (epoch 1-based within the phase) checkpoints and writes
+    history; it returns True to end the phase early (early stopping). A NaN epoch is never
+    checkpointed, so the last good checkpoint survives. When ``stop_requested()`` turns true (Ctrl-C, see
     :mod:`lggseg.training.interrupt`) training stops after the current step, and an epoch
     cut short is not handed on: only finished epochs are recorded.
     """
@@ -24,7 +24,7 @@ class EpochEnd(keras.callbacks.Callback):
     def __init__(
         self,
         *,
-        on_epoch: Callable[[int, dict[str, Any]], None],
+        on_epoch: Callable[[int, dict[str, Any]], bool],
         stop_requested: Callable[[], bool] = lambda: False,
     ):
         super().__init__()
@@ -51,30 +51,7 @@ class EpochEnd(keras.callbacks.Callback):
             return
         if self._stop_requested() and self._steps_done < self.params.get("steps", self._steps_done):
             return  # cut short by Ctrl-C: not a finished epoch
-        self._on_epoch(epoch + 1, logs)
-
-
-class EarlyStopOnMetric(keras.callbacks.Callback):
-    """Stop a phase when a validation metric has not improved for ``patience`` epochs."""
-
-    def __init__(self, *, read_metric: Callable[[], float | None], patience: int):
-        super().__init__()
-        self._read = read_metric
-        self._patience = patience
-        self.best = -math.inf
-        self.wait = 0
-        self.stopped_epoch: int | None = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = self._read()
-        if value is None:
-            return
-        if value > self.best:
-            self.best, self.wait = value, 0
-            return
-        self.wait += 1
-        if self.wait >= self._patience:
-            self.stopped_epoch = epoch + 1
+        if self._on_epoch(epoch + 1, logs):
             self.model.stop_training = True
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from lggseg.training import run_dir as rd
+from lggseg.training.checkpoint import TRAINING_STATE
 from lggseg.training.run import TrainingRun
 
 __all__ = ["finish_run", "run_summary"]
@@ -37,6 +38,7 @@ def finish_run(run: TrainingRun, *, rule_pixels: int) -> None:
     )
     run.state.save(run.dir)
     run.checkpoint.unlink(missing_ok=True)
+    (run.dir / TRAINING_STATE).unlink(missing_ok=True)
 
 
 def _fit_decision_rule(run: TrainingRun, *, sampled) -> tuple[dict[str, Any], Any, Any]:

@@ -20,8 +20,9 @@ import keras
 
 from lggseg.classes import ClassScheme
 from lggseg.data.source import DataSource
-from lggseg.evaluation.metrics import flat_metrics
+from lggseg.evaluation.metrics import flat_metrics, metric_by_name
 from lggseg.training import run_dir as rd
+from lggseg.training.checkpoint import save_training_state
 from lggseg.training.interrupt import StopRequest, TrainingInterrupted
 from lggseg.training.schedule import Phase
 
@@ -99,14 +100,17 @@ class TrainingRun:
     def start_epoch_clock(self) -> None:
         self._epoch_started = time.perf_counter()
 
-    def end_epoch(self, epoch: int, logs: dict[str, Any], *, phase_index: int, phase: Phase) -> None:
-        """After a finished (finite-loss) epoch: history row, checkpoint, state."""
+    def end_epoch(self, epoch: int, logs: dict[str, Any], *, phase_index: int, phase: Phase) -> bool:
+        """After a finished (finite-loss) epoch: history row, checkpoint, state; True to stop the phase early."""
         row: dict[str, Any] = {"phase": phase_index, "epoch": epoch, "loss": float(logs["loss"])}
         for code, share in (self.dataset.last_epoch_class_shares or {}).items():
             row[f"share_{code}"] = share
         if self.validates_every_epoch(phase):
             row.update(history_metrics(self.validate().metrics))
+        stop = self._no_longer_improving(phase)
         rd.append_history(self.dir, row)
+        # The training state first: a resume trusts it only if it matches the checkpoint's epoch.
+        save_training_state(self.net, self.dir, phase=phase_index, epoch=epoch)
         rd.save_model_atomic(self.net, self.checkpoint)
         now = time.perf_counter()
         self.state.epochs_done = epoch
@@ -114,6 +118,18 @@ class TrainingRun:
         self.state.train_seconds += now - self._epoch_started
         self._epoch_started = now
         self.state.save(self.dir)
+        return stop
+
+    def _no_longer_improving(self, phase: Phase) -> bool:
+        """Early stopping: the phase's metric has not improved for ``early_stop_patience`` epochs."""
+        value = metric_by_name(self.latest_metrics, phase.early_stop_metric)
+        if value is None:
+            return False
+        if self.state.early_stop_best is None or value > self.state.early_stop_best:
+            self.state.early_stop_best, self.state.early_stop_wait = value, 0
+            return False
+        self.state.early_stop_wait += 1
+        return self.state.early_stop_wait >= phase.early_stop_patience
 
     def stop_if_requested(self) -> None:
         """Raise :class:`TrainingInterrupted` after a Ctrl-C, once what is finished is saved."""
@@ -126,6 +142,7 @@ class TrainingRun:
     def end_phase(self, k: int) -> None:
         """Phase ``k`` is finished: the next run starts (or resumes) with phase ``k + 1``."""
         self.state.phases_done, self.state.epochs_done = k, 0
+        self.state.early_stop_best, self.state.early_stop_wait = None, 0
         self.state.save(self.dir)
 
 

@@ -9,6 +9,7 @@ Layout::
       normalizer.json       the fitted stain normaliser, reused by evaluate / predict
       state.json            progress: finished phases, last finished epoch, status
       checkpoint.keras      the model after the last finished (finite-loss) epoch
+      checkpoint.state.npz  its optimizer and random-generator state (lggseg.training.checkpoint)
       history.csv           one row per epoch: phase, epoch, loss, class shares, val metrics
       phase_<K>.keras       the model after phase K (1-based)
       phase_<K>/            validation metrics.json, report.md, plots/ after phase K
@@ -31,6 +32,7 @@ FORMAT_VERSION = 1
 # What a run writes at its top level (plus phase_<K>.keras and phase_<K>/): what --overwrite replaces.
 RUN_FILES = (
     MARKER, "config.gin", "classes.tsv", "normalizer.json", "split.json", "state.json", "checkpoint.keras",
+    "checkpoint.state.npz",
     "history.csv", "model.keras", "metrics.json", "report.md", "run.json", "decision_rule.json",
 )
 
@@ -45,6 +47,9 @@ class RunState:
     status: str = "running"
     steps_done: int = 0
     train_seconds: float = 0.0
+    # Early stopping within the phase in progress: best value of its metric, epochs since.
+    early_stop_best: float | None = None
+    early_stop_wait: int = 0
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunState | None":

@@ -38,11 +38,11 @@ import keras
 import numpy as np
 
 from lggseg.data.source import DataSource
-from lggseg.evaluation.metrics import metric_by_name
 from lggseg.stain.base import StainNormalizer
 from lggseg.training import run_dir as rd
 from lggseg.training import setup
-from lggseg.training.callbacks import EarlyStopOnMetric, EpochEnd, RichProgress
+from lggseg.training.callbacks import EpochEnd, RichProgress
+from lggseg.training.checkpoint import restore_training_state
 from lggseg.training.components import configured
 from lggseg.training.config_record import ConfigRecord, GinConfig
 from lggseg.training.console import say
@@ -256,16 +256,13 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
     )
     with distribution_scope():
         run.net.compile(optimizer=make_optimizer(phase), loss=run.loss)
+        if run.state.epochs_done:  # resuming inside this phase: its optimizer and random state too
+            restore_training_state(run.net, run.dir, phase=k, epoch=run.state.epochs_done)
     guard = EpochEnd(
         on_epoch=functools.partial(run.end_epoch, phase_index=k, phase=phase),
         stop_requested=lambda: run.stop.requested,
     )
     callbacks: list[keras.callbacks.Callback] = [guard]
-    if phase.early_stop_metric:
-        callbacks.append(EarlyStopOnMetric(
-            read_metric=lambda: metric_by_name(run.latest_metrics, phase.early_stop_metric),
-            patience=phase.early_stop_patience,
-        ))
     if run.progress:
         callbacks.append(RichProgress(
             phase_index=k, num_phases=len(run.phases), epochs=phase.epochs, steps=len(run.dataset),
@@ -275,7 +272,10 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
     run.dataset.set_epoch(run.epochs_before(k) + run.state.epochs_done)
     run.start_epoch_clock()
     run.net.fit(
-        run.dataset, epochs=phase.epochs, initial_epoch=run.state.epochs_done, verbose=0, callbacks=callbacks
+        run.dataset, epochs=phase.epochs, initial_epoch=run.state.epochs_done, verbose=0, callbacks=callbacks,
+        # The dataset orders its own epoch (seeded); Keras would shuffle its batches again with
+        # numpy's global generator, whose state a resumed run cannot have.
+        shuffle=False,
     )
     if guard.diverged_at is not None:
         run.state.status = "diverged"
