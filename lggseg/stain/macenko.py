@@ -34,6 +34,7 @@ import numpy as np
 
 from lggseg.stain._optical_density import OD_LUT, tissue_threshold
 from lggseg.stain.base import StainNormalizer
+from lggseg.stain.source_stain import SourceStain
 
 # Ruifrok & Johnston's H and E vectors: a harmless stand-in for tiles already marked as
 # passing through, so that the vectorised maths never divides by zero for them.
@@ -222,29 +223,58 @@ class Macenko(StainNormalizer):
 
     # -- transform -----------------------------------------------------------------------
 
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        est = self.estimate(sample[None])
+        return SourceStain(
+            method=self.method,
+            parameters={"stain_matrix": est.stain_matrix[0], "max_concentrations": est.max_concentrations[0]},
+            reason=est.reasons[0],
+            pixels=sample.shape[0] * sample.shape[1],
+        )
+
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        stains = np.asarray(source.parameters["stain_matrix"], np.float32)
+        max_c = np.asarray(source.parameters["max_concentrations"], np.float64)
+        out = np.empty_like(batch)
+        start = 0
+        for chunk in _chunks(batch):
+            b = chunk.shape[0]
+            od = cv2.LUT(_planar(chunk).reshape(b * 3, -1), OD_LUT).reshape(b, 3, -1)
+            conc = _concentrations(od, np.broadcast_to(stains, (b, 2, 3)), self.regularizer)
+            rgb = self._reconstruct(conc, np.broadcast_to(max_c, (b, 2)), shape=chunk.shape)
+            for i in range(b):
+                out[start + i] = cv2.merge(list(rgb[i]))
+            start += b
+        return out, [None] * batch.shape[0]
+
     def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
+        # Each tile with its own estimate, batched: the same maths as estimate + apply.
         out = np.empty_like(batch)
         reasons: list[str | None] = []
         start = 0
         for chunk in _chunks(batch):
             est, conc = self._analyse(chunk)
-            b, h, w, _ = chunk.shape
-            # Reference OD = reference stains x (concentrations scaled per stain): one (3, 2)
-            # matrix per tile folds the scaling into the reconstruction.
-            scale = (self.max_concentrations[None, :] / est.max_concentrations).astype(np.float32)
-            recon = self.stain_matrix.T.astype(np.float32)[None] * scale[:, None, :]
-            # 255 exp(-od) = exp(ln 255 - od): the sign and the offset ride on the matmul.
-            log_rgb = np.matmul(-recon, conc)  # (b, 3, N)
-            log_rgb += np.float32(np.log(255.0))
-            # cv2: exp, then round-and-saturate to uint8 (clipped before the cast, never
-            # wrapped), then planes -> interleaved; each one SIMD pass.
-            rgb = cv2.convertScaleAbs(cv2.exp(log_rgb.reshape(b * 3, -1))).reshape(b, 3, h, w)
+            rgb = self._reconstruct(conc, est.max_concentrations, shape=chunk.shape)
             for i, reason in enumerate(est.reasons):
                 out[start + i] = chunk[i] if reason is not None else cv2.merge(list(rgb[i]))
             reasons.extend(est.reasons)
-            start += b
+            start += chunk.shape[0]
         self._record(reasons)
         return out
+
+    def _reconstruct(self, conc: np.ndarray, max_c: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        """``(b, 2, N)`` concentrations scaled from ``max_c`` ``(b, 2)`` to the reference -> ``(b, 3, H, W)`` uint8 planes."""
+        b, h, w, _ = shape
+        # Reference OD = reference stains x (concentrations scaled per stain): one (3, 2)
+        # matrix per tile folds the scaling into the reconstruction.
+        scale = (self.max_concentrations[None, :] / max_c).astype(np.float32)
+        recon = self.stain_matrix.T.astype(np.float32)[None] * scale[:, None, :]
+        # 255 exp(-od) = exp(ln 255 - od): the sign and the offset ride on the matmul.
+        log_rgb = np.matmul(-recon, conc)  # (b, 3, N)
+        log_rgb += np.float32(np.log(255.0))
+        # cv2: exp, then round-and-saturate to uint8 (clipped before the cast, never
+        # wrapped), then planes -> interleaved; each one SIMD pass.
+        return cv2.convertScaleAbs(cv2.exp(log_rgb.reshape(b * 3, -1))).reshape(b, 3, h, w)
 
     # -- serialisation -------------------------------------------------------------------
 
