@@ -142,9 +142,8 @@ class SlidingWindowPredictor:
         Returns:
           ``(H, W, 3)`` uint8; ``image`` itself when there is no normaliser.
         """
-        if self.normalizer is None:
-            return image
-        return self.normalizer.transform(image, source=self.normalizer.estimate_source(image))
+        # transform(image) is estimate_source(image) + apply, in one pass.
+        return image if self.normalizer is None else self.normalizer.transform(image)
 
     def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
         """Model (and TTA) on a batch of tiles, without normalisation or blending.

@@ -122,13 +122,15 @@ class TileDataset(keras.utils.PyDataset):
         self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.shuffle = bool(shuffle)
         self.normalize_whole_images = bool(normalize_whole_images)
-        # One estimate per image, the stain policy; applied to the whole image now, or to
-        # its tiles batch by batch.
-        self._stains = [] if normalizer is None else [normalizer.estimate_source(s.image) for s in source]
+        # One estimate per image, the stain policy: transform(image) estimates a whole image
+        # and applies it in one pass; the tiles mode keeps the estimates for __getitem__.
+        self._stains = []
         if normalizer is not None and self.normalize_whole_images:
-            self._images = [normalizer.transform(s.image, source=st) for s, st in zip(source, self._stains)]
+            self._images = [normalizer.transform(s.image) for s in source]
         else:
             self._images = [s.image for s in source]
+            if normalizer is not None:
+                self._stains = [normalizer.estimate_source(s.image) for s in source]
         self._masks = [s.mask for s in source]
         self.last_epoch_class_shares: dict[str, float] = {}
         self.set_epoch(0)
