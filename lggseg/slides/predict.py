@@ -16,7 +16,8 @@ The pipeline:
    are made.
 
 Nothing holds the whole slide. Peak memory is the model's runtime plus pieces of fixed
-size (the tissue thumbnail, at most 2048 pixels a side; the overview, at most
+size (the tissue thumbnail, at most 2048 pixels a side; the stain sample, at most 2048^2
+pixels and the normaliser's work on it; the overview, at most
 ``overview_size``; a batch of tiles) plus pieces proportional to the slide's *width*
 (the band's carry, ``(tile - stride) x (classes + 1)`` float32 per column, 1.3 KB for
 256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows), never to its area

@@ -12,8 +12,9 @@ stain vectors (H first: the one with the larger red OD, Macenko's ordering rule)
 non-negative concentrations of every pixel; each stain's 99th-percentile concentration
 scaled to the reference's; back to RGB with the reference's stain vectors.
 
-Tiles whose stain vectors cannot be estimated are returned unchanged and counted (see
-:class:`~lggseg.stain.base.StainNormalizer`): fewer than ``min_tissue_pixels`` tissue
+Images whose stain vectors cannot be estimated are returned unchanged and counted (see
+:class:`~lggseg.stain.base.StainNormalizer`); under :mod:`lggseg.stain.source_stain`'s
+policy that is decided once per image, for all of its regions. The reasons: fewer than ``min_tissue_pixels`` tissue
 pixels (white or background-only tiles), stain vectors less than ``min_stain_angle``
 degrees apart or with a negative OD entry (single-colour tissue, where the plane is
 degenerate or fitted to noise), or a stain absent (its 99th-percentile concentration is
@@ -72,8 +73,8 @@ class Macenko(StainNormalizer):
       regularizer: L1 weight of the non-negative concentrations, ``min_c 0.5 |od - c S|^2 +
         regularizer * sum(c)``, c >= 0 (0: non-negative least squares; 0.01 is
         staintools' choice, kept so that the two agree).
-      min_tissue_pixels: fewer tissue pixels than this and a tile passes through.
-      min_stain_angle: stain vectors closer than this (degrees) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels than this and an image passes through.
+      min_stain_angle: stain vectors closer than this (degrees) and an image passes through.
       luminosity_threshold: ``None`` for the paper's OD >= beta tissue rule; a value such
         as 0.8 uses staintools' rule instead (LAB lightness / 255 below it), e.g. to
         reproduce staintools' estimates.

@@ -3,10 +3,11 @@
 Reference: E. Reinhard, M. Ashikhmin, B. Gooch and P. Shirley, "Color transfer between
 images", IEEE Computer Graphics and Applications 21(5), 2001, pp. 34-41.
 
-Statistics are over all pixels, as in the paper and in staintools. Tiles with fewer
+Statistics are over all pixels of the image (:mod:`lggseg.stain.source_stain`: once per
+image, applied to all its regions), as in the paper and in staintools. Images with fewer
 than ``min_tissue_pixels`` tissue pixels (OD >= ``beta`` in every channel) pass through
-unchanged: matching a white tile's statistics to a tissue reference would paint the
-background; so do tiles with a flat LAB channel (standard deviation ~0), which would be
+unchanged: matching a white image's statistics to a tissue reference would paint the
+background; so do images with a flat LAB channel (standard deviation ~0), which would be
 divided by zero.
 """
 
@@ -27,7 +28,7 @@ class Reinhard(StainNormalizer):
 
     Args:
       beta: OD threshold of the tissue test (as in :class:`~lggseg.stain.Macenko`).
-      min_tissue_pixels: fewer tissue pixels than this and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels than this and an image passes through.
     """
 
     method = "reinhard"

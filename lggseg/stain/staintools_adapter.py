@@ -2,9 +2,10 @@
 
 staintools (P. Byfield, https://github.com/Peter554/StainTools) is used exactly as the
 method lggseg grows from used it: ``staintools.StainNormalizer(method=...)``, ``fit`` on
-the reference, then per image: stain matrix, concentrations (``spams.lasso``), 99th
-percentile scaling, reconstruction. No ``LuminosityStandardizer``: it was not part of that
-method.
+the reference, then per image: stain matrix, concentrations (``spams.lasso``) and their
+99th percentile (estimated once per image, :mod:`lggseg.stain.source_stain`), then for any
+region of it, concentrations, scaling and reconstruction. No ``LuminosityStandardizer``: it
+was not part of that method.
 
 staintools raises on a white tile (``TissueMaskException``), fails to converge on a tile
 with one tissue pixel (``LinAlgError``) and silently returns an all-black image when a
@@ -158,7 +159,7 @@ class StaintoolsMacenko(_StaintoolsAdapter):
     """staintools' Macenko normaliser (Macenko et al. 2009), crash-proofed.
 
     Args:
-      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and an image passes through.
     """
 
     method = "staintools-macenko"
@@ -169,7 +170,7 @@ class StaintoolsVahadane(_StaintoolsAdapter):
     """staintools' Vahadane normaliser (Vahadane et al. 2016; ~1 s per 256x256 tile), crash-proofed.
 
     Args:
-      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and an image passes through.
     """
 
     method = "staintools-vahadane"
