@@ -96,17 +96,24 @@ class StainNormalizer(abc.ABC):
             if not isinstance(source, SourceStain) or source.method != self.method:
                 got = source.method if isinstance(source, SourceStain) else type(source).__name__
                 raise ValueError(f"{self.method}: source must be a SourceStain estimated by {self.method}, got {got}.")
-            if source.reason is not None:
-                out = batch.copy()
-                self._record([source.reason] * batch.shape[0])
-            else:
-                out, reasons = self._apply_source(batch, source)
-                self._record(reasons)
+            out, reasons = self._apply_or_pass(batch, source)
+            self._record(reasons)
         elif batch.shape[1] * batch.shape[2] <= STAIN_SAMPLE_PIXELS:
             out = self._transform_batch(batch)  # the sample of each image is all of it
         else:
-            out = np.stack([self.transform(image, source=self.estimate_source(image)) for image in batch])
+            out, reasons = np.empty_like(batch), []
+            for i, image in enumerate(batch):
+                applied, (reason,) = self._apply_or_pass(image[None], self.estimate_source(image))
+                out[i] = applied[0]
+                reasons.append(reason)
+            self._record(reasons)
         return out[0] if single else out
+
+    def _apply_or_pass(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        """Regions of one image with its estimate; all unchanged when it is unusable."""
+        if source.reason is not None:
+            return batch.copy(), [source.reason] * batch.shape[0]
+        return self._apply_source(batch, source)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
@@ -125,12 +132,8 @@ class StainNormalizer(abc.ABC):
         out = np.empty_like(batch)
         reasons: list[str | None] = []
         for i, image in enumerate(batch):
-            source = self._estimate_source(image)
-            if source.reason is not None:
-                out[i], reason = image, source.reason
-            else:
-                applied, (reason,) = self._apply_source(image[None], source)
-                out[i] = applied[0]
+            applied, (reason,) = self._apply_or_pass(image[None], self._estimate_source(image))
+            out[i] = applied[0]
             reasons.append(reason)
         self._record(reasons)
         return out

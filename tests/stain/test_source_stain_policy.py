@@ -18,6 +18,7 @@ from lggseg.data.synthetic import SyntheticSource
 from lggseg.evaluation import SlidingWindowPredictor
 from lggseg.slides import SlideReader, estimate_slide_stain, predict_slide, slide_tiles, write_synthetic_slide
 from lggseg.stain import STAIN_SAMPLE_PIXELS, Identity, Macenko, Reinhard, StaintoolsMacenko, stain_sample
+from lggseg.stain.source_stain import image_reader
 from lggseg.training.pipeline import TileDataset
 
 SIZE, TILE, OVERLAP = 384, 64, 0.25
@@ -149,3 +150,16 @@ def test_a_source_estimated_by_another_method_is_refused():
     macenko.reset_stats()
     np.testing.assert_array_equal(macenko.transform(np.stack([glass, glass]), source=empty), np.stack([glass, glass]))
     assert macenko.passthrough_count == 2 and macenko.passthrough_reasons == {"background": 2}
+
+
+def test_an_image_above_the_sample_size_is_estimated_from_its_lattice_by_every_entry_point():
+    normalizer = Macenko().fit(_reference())
+    tissue = SyntheticSource(count=1, size=256, num_classes=4, seed=5)[0].image
+    big = np.tile(tissue, (9, 9, 1))  # 2304^2 > 2048^2 pixels
+    stain = normalizer.estimate_source(big)
+    assert stain.reason is None and stain.pixels < big.shape[0] * big.shape[1]
+    assert stain.pixels == stain_sample(height=2304, width=2304, read=image_reader(big)).size // 3
+    out = normalizer.transform(np.stack([big, np.full_like(big, 250)]))
+    assert normalizer.last_passthrough[0] is None and normalizer.last_passthrough[1].startswith("background")
+    np.testing.assert_array_equal(out[0], normalizer.transform(big, source=stain))
+    np.testing.assert_array_equal(out[1], 250)
