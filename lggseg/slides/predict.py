@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.geojson_export import write_class_map_geojson
 from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SlideReader
+
+if TYPE_CHECKING:
+    from lggseg.stain import SourceStain, StainNormalizer
 
 __all__ = ["SlideResult", "estimate_slide_stain", "predict_slide", "slide_tiles"]
 
@@ -93,7 +96,7 @@ class SlideResult:
     seconds: float
     blend_buffer_mb: float
     pyramid_levels: list[tuple[int, int]]
-    stain: Any = None
+    stain: SourceStain | None = None
 
     @property
     def megapixels_per_second(self) -> float:
@@ -290,7 +293,8 @@ def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[in
     return chosen
 
 
-def estimate_slide_stain(reader: SlideReader, *, level: int, normalizer: Any):
+def estimate_slide_stain(reader: SlideReader, *, level: int,
+                         normalizer: StainNormalizer | None) -> SourceStain | None:
     """The slide's one stain estimate at ``level``, or ``None`` without a normaliser.
 
     The processing level is the image of :mod:`lggseg.stain.source_stain`'s policy: read
@@ -307,7 +311,7 @@ def estimate_slide_stain(reader: SlideReader, *, level: int, normalizer: Any):
 
 
 def slide_tiles(reader: SlideReader, *, level: int, origins: list[tuple[int, int]], tile_size: int,
-                normalizer: Any = None, stain: Any = None) -> np.ndarray:
+                normalizer: StainNormalizer | None = None, stain: SourceStain | None = None) -> np.ndarray:
     """The tiles :func:`predict_slide` feeds the model for these ``(y, x)`` origins.
 
     Read from ``level`` (reflect-padded where the level is smaller than a tile, as
