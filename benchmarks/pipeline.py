@@ -131,7 +131,7 @@ def main() -> None:
     pipeline_row(f"pipeline, whole images normalised once ({args.workers} threads)", whole, args.workers)
     if normalizer is not None:
         tiles = TileDataset(**common, normalize_whole_images=False)
-        pipeline_row("pipeline, every batch of tiles normalised (1 thread)", tiles, 1)
+        pipeline_row("pipeline, every batch of tiles normalised, per-image estimates (1 thread)", tiles, 1)
 
     model = _model(args.quick, args.tile_size)
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=FocalLoss(gamma=2.0, alpha=0.25))

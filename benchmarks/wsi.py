@@ -13,6 +13,7 @@ directory or ``.keras`` file; the point is the slide machinery, not the model.
     python benchmarks/wsi.py                      # 5k and 20k, tiny model
     python benchmarks/wsi.py --sizes 2000 8000    # quicker
     python benchmarks/wsi.py --model runs/le_focus-... --level 1
+    python benchmarks/wsi.py --sizes 2000 --normalizer macenko   # with the tiny model: the stain cost
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def child_predict(args) -> None:
         model, normalizer, scheme = trained.model, trained.normalizer, trained.scheme
     else:
         model = _tiny_model(args.seed)
+    if args.normalizer == "macenko" and normalizer is None:
+        from lggseg.data.synthetic import SyntheticSource
+        from lggseg.stain import Macenko
+
+        # The synthetic "GBM lab" stain, as the synthetic runs use: a real Macenko fit.
+        normalizer = Macenko().fit(SyntheticSource(count=1, size=512, num_classes=4, seed=20091, stain="gbm")[0].image)
     # Warm the model up and load the slide libraries, so that the baseline holds the
     # runtime and what is not slide work (compilation, imports).
     model.predict_on_batch(keras.ops.zeros((args.batch, args.tile, args.tile, 3)))
@@ -127,6 +134,8 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--normalizer", choices=("none", "macenko"), default="none",
+                        help="without --model: also stain-normalise (Macenko on a synthetic reference)")
     parser.add_argument("--workdir", default=None, help="keep slides and outputs here (default: a temp dir)")
     parser.add_argument("--child", choices=["generate", "predict"], help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -146,7 +155,8 @@ def main() -> None:
         slide = workdir / f"synthetic_{size}.tif"
         gen = _run_child("generate", ["--slide", str(slide), "--size", str(size), "--seed", str(args.seed)])
         common = ["--slide", str(slide), "--out", str(workdir / f"out_{size}"), "--level", str(args.level),
-                  "--tile", str(args.tile), "--batch", str(args.batch), "--seed", str(args.seed)]
+                  "--tile", str(args.tile), "--batch", str(args.batch), "--seed", str(args.seed),
+                  "--normalizer", args.normalizer]
         if args.model:
             common += ["--model", args.model]
         pred = _run_child("predict", common)
@@ -154,8 +164,9 @@ def main() -> None:
         print(f"done {size}x{size}: {pred['seconds']:.1f} s, peak RSS {pred['peak_rss_mb']:.0f} MB", file=sys.stderr)
 
     backend = rows[0][2]["backend"]
+    norm_label = "the run's" if args.model else args.normalizer
     print(f"\nWhole-slide prediction, backend {backend}, level {args.level}, tile {args.tile}, batch {args.batch}, "
-          f"model {args.model or 'tiny FCN (conv3x3 x 8 + conv1x1 x 4)'}")
+          f"model {args.model or 'tiny FCN (conv3x3 x 8 + conv1x1 x 4)'}, normaliser {norm_label}")
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
     print(f"versions: {_versions()}\n")
     header = ("slide", "Mpx", "tiles (tissue/all)", "predict s", "Mpx/s", "peak RSS MB", "baseline MB",

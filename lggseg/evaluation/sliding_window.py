@@ -32,13 +32,9 @@ class SlidingWindowPredictor:
     input shape works, and a compiled model sees one tile shape. For FC-DenseNet choose
     a multiple of 32.
 
-    The stain normaliser is applied to the whole image before tiling, not per tile:
-    Macenko/Vahadane estimate the stain matrix from the image's own optical densities,
-    and per-tile estimates of overlapping tiles would differ, so the same pixel would be
-    normalised differently in each tile that covers it (seams) and tiles of pure
-    background would be passed through unnormalised. Training tiles are normalised one
-    by one, but a training tile is cut from an image whose stain its own estimate
-    approximates; one estimate per image is the less noisy version of the same thing.
+    Stain normalisation follows the one policy of :mod:`lggseg.stain.source_stain` (one
+    estimate per image, applied to all of it); :meth:`normalize` is the image the tiles
+    are cut from.
 
     Args:
       model: a Keras model mapping float32 ``(B, h, w, 3)`` in [0, 1] to softmax
@@ -50,8 +46,8 @@ class SlidingWindowPredictor:
       tta: test-time augmentation: average over the 8 flips / 90-degree rotations of each
         tile (the dihedral group), each undone on the output. 8x the compute.
       blend: ``'gaussian'`` (centre-weighted, no seams) or ``'mean'`` (uniform average).
-      normalizer: a fitted :class:`~lggseg.stain.base.StainNormalizer` applied to each
-        image first (the run's ``normalizer.json``), or ``None``.
+      normalizer: a fitted :class:`~lggseg.stain.base.StainNormalizer` (the run's
+        ``normalizer.json``), or ``None``.
     """
 
     def __init__(
@@ -119,9 +115,7 @@ class SlidingWindowPredictor:
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
             raise ValueError(f"Expected a uint8 RGB image (H, W, 3), got {image.shape} {image.dtype}.")
         height, width = image.shape[:2]
-        if self.normalizer is not None:
-            image = self.normalizer.transform(image)
-        padded = _pad_to(image, self.tile_size)
+        padded = _pad_to(self.normalize(image), self.tile_size)
         ph, pw = padded.shape[:2]
         acc = np.zeros((ph, pw, self.num_classes), dtype=np.float32)
         weight = np.zeros((ph, pw, 1), dtype=np.float32)
@@ -139,6 +133,18 @@ class SlidingWindowPredictor:
                 progress(done, len(origins))
         return (acc / weight)[:height, :width]
 
+    def normalize(self, image: np.ndarray) -> np.ndarray:
+        """The image as :meth:`predict` tiles it: stain-normalised with its own one estimate.
+
+        Args:
+          image: ``(H, W, 3)`` uint8 RGB.
+
+        Returns:
+          ``(H, W, 3)`` uint8; ``image`` itself when there is no normaliser.
+        """
+        # transform(image) is estimate_source(image) + apply, in one pass.
+        return image if self.normalizer is None else self.normalizer.transform(image)
+
     def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
         """Model (and TTA) on a batch of tiles, without normalisation or blending.
 
@@ -147,7 +153,8 @@ class SlidingWindowPredictor:
 
         Args:
           tiles: ``(B, h, w, 3)`` uint8 RGB, already stain-normalised if the model
-            expects it; ``h == w`` when ``tta`` is on.
+            expects it (with the estimate of the image they are cut from, see
+            :mod:`lggseg.stain.source_stain`); ``h == w`` when ``tta`` is on.
 
         Returns:
           ``(B, h, w, C)`` float32 probabilities.

@@ -13,7 +13,7 @@ Importing this package imports neither keras nor tiffslide.
 from lggseg.slides.annotations import read_annotations, rasterize_annotations
 from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.geojson_export import class_map_features, write_class_map_geojson, write_geojson
-from lggseg.slides.predict import SlideResult, predict_slide
+from lggseg.slides.predict import SlideResult, estimate_slide_stain, predict_slide, slide_tiles
 from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SLIDE_SUFFIXES, SlideReader, is_slide, open_slide
 from lggseg.slides.region_source import SlideRegionSource
@@ -27,11 +27,13 @@ __all__ = [
     "SlideRegionSource",
     "SlideResult",
     "class_map_features",
+    "estimate_slide_stain",
     "is_slide",
     "open_slide",
     "predict_slide",
     "rasterize_annotations",
     "read_annotations",
+    "slide_tiles",
     "write_class_map_geojson",
     "write_geojson",
     "write_label_pyramid",

@@ -6,8 +6,8 @@ The pipeline:
    level (``level``, or the level nearest ``mpp`` microns per pixel);
 2. find tissue on a thumbnail with the HSV rule (:func:`lggseg.data.detect_tissue`) and
    keep the tiles of the sliding-window grid that touch tissue;
-3. read those tiles in raster order, a row run per batch, normalise their stain, run
-   them through :meth:`SlidingWindowPredictor.predict_tiles` (the same model call, TTA
+3. read those tiles in raster order, a row run per batch, normalise their stain with the
+   slide's one estimate (:func:`estimate_slide_stain`), run them through :meth:`SlidingWindowPredictor.predict_tiles` (the same model call, TTA
    and Gaussian window as whole-image prediction) and blend them with a
    :class:`~lggseg.slides.band_blender.BandBlender`, which hands back finished rows as
    uint8 classes and keeps only one band of partial sums;
@@ -16,7 +16,8 @@ The pipeline:
    are made.
 
 Nothing holds the whole slide. Peak memory is the model's runtime plus pieces of fixed
-size (the tissue thumbnail, at most 2048 pixels a side; the overview, at most
+size (the tissue thumbnail, at most 2048 pixels a side; the stain sample, at most 2048^2
+pixels and the normaliser's work on it; the overview, at most
 ``overview_size``; a batch of tiles) plus pieces proportional to the slide's *width*
 (the band's carry, ``(tile - stride) x (classes + 1)`` float32 per column, 1.3 KB for
 256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows), never to its area
@@ -24,9 +25,8 @@ size (the tissue thumbnail, at most 2048 pixels a side; the overview, at most
 ``tissue_only=False`` every tile is predicted and the class map equals
 ``SlidingWindowPredictor.predict`` on the level read as one image.
 
-Stain: each batch of tiles is normalised tile by tile (as training tiles are), not with
-one estimate for the whole slide; the Gaussian blending smooths the small differences
-between neighbouring tiles' estimates.
+Stain normalisation follows the one policy of :mod:`lggseg.stain.source_stain`, with the
+processing level as the image (:func:`estimate_slide_stain`, :func:`slide_tiles`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +47,10 @@ from lggseg.slides.geojson_export import write_class_map_geojson
 from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SlideReader
 
-__all__ = ["SlideResult", "predict_slide"]
+if TYPE_CHECKING:
+    from lggseg.stain import SourceStain, StainNormalizer
+
+__all__ = ["SlideResult", "estimate_slide_stain", "predict_slide", "slide_tiles"]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -72,6 +75,8 @@ class SlideResult:
       seconds: wall time of the prediction and all outputs.
       blend_buffer_mb: peak size of the blending buffers (the band and its carry).
       pyramid_levels: ``(height, width)`` of each level of the class-map TIFF.
+      stain: the slide's stain estimate every tile was normalised with, or ``None``
+        without a normaliser.
     """
 
     slide: Path
@@ -91,6 +96,7 @@ class SlideResult:
     seconds: float
     blend_buffer_mb: float
     pyramid_levels: list[tuple[int, int]]
+    stain: SourceStain | None = None
 
     @property
     def megapixels_per_second(self) -> float:
@@ -129,7 +135,7 @@ def predict_slide(
       tile_size: model tile side (``None``: the model's fixed input size, else 256).
       overlap: fraction of a tile shared with its neighbour, in [0, 1).
       batch_size: tiles per model call.
-      normalizer: a fitted stain normaliser applied to each batch of tiles, or ``None``.
+      normalizer: a fitted stain normaliser, or ``None``.
       scheme: the model's output classes (names, colours for the PNG and GeoJSON).
       tissue_level: level to detect tissue on (``None``: the coarsest level at most 2048
         pixels on its longer side, else a thumbnail of the finest level above that).
@@ -191,13 +197,14 @@ def predict_slide(
         )
         # Raster order, except the last two tile rows, which go column by column together.
         tiles = blender.order(tiles)
+        stain = estimate_slide_stain(reader, level=level, normalizer=normalizer)
         factor = max(1, math.ceil(max(height, width) / overview_size))
         stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
 
         def rows() -> Iterator[np.ndarray]:
             blocks = _predicted_rows(
                 reader, level=level, height=height, width=width, ys=ys, tiles=tiles, predictor=predictor,
-                normalizer=normalizer, blender=blender, batch_size=predictor.batch_size, progress=progress,
+                normalizer=normalizer, stain=stain, blender=blender, batch_size=predictor.batch_size, progress=progress,
             )
             for block in blocks:
                 stats.add(block)
@@ -249,7 +256,7 @@ def predict_slide(
             shape=(height, width), class_map=class_map, preview=preview, areas_json=areas_json,
             geojson=geojson, areas=areas, area_unit=unit, pixels=pixels, tiles_predicted=len(tiles),
             tiles_total=len(ys) * len(xs), seconds=seconds,
-            blend_buffer_mb=blender.peak_floats * 4 / 2**20, pyramid_levels=pyramid,
+            blend_buffer_mb=blender.peak_floats * 4 / 2**20, pyramid_levels=pyramid, stain=stain,
         )
     finally:
         reader.close()
@@ -286,17 +293,51 @@ def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[in
     return chosen
 
 
+def estimate_slide_stain(reader: SlideReader, *, level: int,
+                         normalizer: StainNormalizer | None) -> SourceStain | None:
+    """The slide's one stain estimate at ``level``, or ``None`` without a normaliser.
+
+    The processing level is the image of :mod:`lggseg.stain.source_stain`'s policy: read
+    whole when small, else as its lattice of blocks (bounded memory either way).
+    """
+    if normalizer is None:
+        return None
+    height, width = reader.level_shape(level)
+
+    def read(*, x: int, y: int, width: int, height: int) -> np.ndarray:
+        return reader.read_region(x=x, y=y, width=width, height=height, level=level)
+
+    return normalizer.estimate_region_source(height=height, width=width, read=read)
+
+
+def slide_tiles(reader: SlideReader, *, level: int, origins: list[tuple[int, int]], tile_size: int,
+                normalizer: StainNormalizer | None = None, stain: SourceStain | None = None) -> np.ndarray:
+    """The tiles :func:`predict_slide` feeds the model for these ``(y, x)`` origins.
+
+    Read from ``level`` (reflect-padded where the level is smaller than a tile, as
+    :class:`~lggseg.evaluation.SlidingWindowPredictor` pads images) and, with a
+    normaliser, transformed with the slide's ``stain`` (:func:`estimate_slide_stain`).
+
+    Returns:
+      ``(len(origins), tile_size, tile_size, 3)`` uint8.
+    """
+    if normalizer is not None and stain is None:
+        raise ValueError("slide_tiles: a normaliser needs the slide's stain; pass stain=estimate_slide_stain(...).")
+    height, width = reader.level_shape(level)
+    images = np.stack(list(_read_tiles(reader, level=level, height=height, width=width, origins=origins,
+                                       tile=tile_size)))
+    return images if normalizer is None else normalizer.transform(images, source=stain)
+
+
 def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int, ys: list[int],
-                    tiles: list[tuple[int, int]], predictor, normalizer, blender: BandBlender,
+                    tiles: list[tuple[int, int]], predictor, normalizer, stain, blender: BandBlender,
                     batch_size: int, progress: ProgressCallback | None) -> Iterator[np.ndarray]:
     t = predictor.tile_size
     done = 0
     for start in range(0, len(tiles), batch_size):
         batch = tiles[start:start + batch_size]
-        images = np.stack(list(_read_tiles(reader, level=level, height=height, width=width, ys=ys,
-                                           batch=batch, tile=t)))
-        if normalizer is not None:
-            images = normalizer.transform(images)
+        images = slide_tiles(reader, level=level, origins=[(ys[k], x) for k, x in batch], tile_size=t,
+                             normalizer=normalizer, stain=stain)
         probs = predictor.predict_tiles(images)
         for (k, x), p in zip(batch, probs):
             yield from blender.add(row=k, x=x, probs=p)
@@ -306,18 +347,18 @@ def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int,
     yield from blender.finish()
 
 
-def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ys: list[int],
-                batch: list[tuple[int, int]], tile: int) -> Iterator[np.ndarray]:
-    """The batch's tiles; one region read per run of overlapping tiles in the same row."""
+def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, origins: list[tuple[int, int]],
+                tile: int) -> Iterator[np.ndarray]:
+    """The tiles at ``(y, x)`` origins; one region read per run of overlapping tiles in the same row."""
     i = 0
-    while i < len(batch):
-        k = batch[i][0]
+    while i < len(origins):
+        y0 = origins[i][0]
         j = i
         # Overlapping neighbours share one read (and one decode of the slide tiles beneath).
-        while j + 1 < len(batch) and batch[j + 1][0] == k and batch[j + 1][1] < batch[j][1] + tile:
+        while (j + 1 < len(origins) and origins[j + 1][0] == y0
+               and origins[j][1] <= origins[j + 1][1] < origins[j][1] + tile):
             j += 1
-        x0, x1 = batch[i][1], batch[j][1] + tile
-        y0 = ys[k]
+        x0, x1 = origins[i][1], origins[j][1] + tile
         region = reader.read_region(x=x0, y=y0, width=min(x1, width) - x0, height=min(y0 + tile, height) - y0,
                                     level=level)
         pad_h, pad_w = tile - region.shape[0], (x1 - x0) - region.shape[1]
@@ -325,7 +366,7 @@ def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ys:
             # Only levels smaller than a tile get here; reflect like SlidingWindowPredictor.
             mode = "reflect" if min(region.shape[:2]) > 1 else "edge"
             region = np.pad(region, ((0, max(pad_h, 0)), (0, max(pad_w, 0)), (0, 0)), mode=mode)
-        for _, x in batch[i:j + 1]:
+        for _, x in origins[i:j + 1]:
             yield region[:, x - x0:x - x0 + tile]
         i = j + 1
 

@@ -1,4 +1,8 @@
-"""Stain normalisation: fit on a reference image, transform tiles to its stain.
+"""Stain normalisation: fit on a reference image, transform images to its stain.
+
+Every path (training, image and slide prediction) follows one policy, stated in
+:mod:`lggseg.stain.source_stain`: an image's stain is estimated once and applied to all
+of its regions.
 
 Methods (registry names): ``macenko`` (lggseg's batched numpy Macenko), ``staintools-macenko``
 and ``staintools-vahadane`` (adapters over staintools), ``reinhard`` and ``none``. Every
@@ -22,6 +26,7 @@ from lggseg.stain.macenko import Macenko, StainEstimate
 from lggseg.stain.reference import REFERENCE_RULES, choose_reference
 from lggseg.stain.registry import NORMALIZERS, load_normalizer, make_normalizer
 from lggseg.stain.reinhard import Reinhard
+from lggseg.stain.source_stain import STAIN_SAMPLE_PIXELS, SourceStain, stain_sample
 from lggseg.stain.staintools_adapter import StaintoolsMacenko, StaintoolsVahadane
 
 # One place registers everything with gin. The lookup names are the method names that
@@ -41,6 +46,8 @@ register("choose_reference", choose_reference, module="lggseg.stain")
 __all__ = [
     "NORMALIZERS",
     "REFERENCE_RULES",
+    "STAIN_SAMPLE_PIXELS",
+    "SourceStain",
     "Identity",
     "Macenko",
     "Reinhard",
@@ -51,4 +58,5 @@ __all__ = [
     "choose_reference",
     "load_normalizer",
     "make_normalizer",
+    "stain_sample",
 ]

@@ -1,10 +1,13 @@
 """The stain-normaliser interface shared by every method.
 
-Two methods, as in torchstain: :meth:`StainNormalizer.fit` on a reference image, then
+As in torchstain: :meth:`StainNormalizer.fit` on a reference image, then
 :meth:`StainNormalizer.transform` on one ``(H, W, 3)`` image or a ``(B, H, W, 3)`` batch.
-Input and output are always uint8 RGB. Fitted parameters round-trip through a JSON file
-(:meth:`save` / :func:`load_normalizer`) so that a run's normaliser is reused unchanged at
-evaluation and prediction time.
+Between them, the two steps of lggseg's one normalisation policy (stated in
+:mod:`lggseg.stain.source_stain`): :meth:`StainNormalizer.estimate_source` estimates an
+image's stain once, and ``transform(regions, source=estimate)`` applies that estimate to
+any region of it. Input and output are always uint8 RGB. Fitted parameters round-trip
+through a JSON file (:meth:`save` / :func:`load_normalizer`) so that a run's normaliser is
+reused unchanged at evaluation and prediction time.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.stain.source_stain import STAIN_SAMPLE_PIXELS, RegionReader, SourceStain, image_reader, stain_sample
+
 
 class StainNormalizer(abc.ABC):
     """Fit on a reference, then transform images to its stain.
 
     Subclasses set ``method`` (the registry name) and implement :meth:`fit`,
-    :meth:`_transform_batch`, :meth:`get_config` and :meth:`from_config`.
+    :meth:`_estimate_source` (one image's stain), :meth:`_apply_source` (a batch of
+    regions with one fixed estimate), :meth:`get_config` and :meth:`from_config`; they may
+    override :meth:`_transform_batch` (each image with its own estimate) with a faster
+    batched version of the same maths.
 
     Attributes:
       passthrough_count: tiles returned unchanged since the last :meth:`reset_stats`
@@ -51,24 +59,84 @@ class StainNormalizer(abc.ABC):
     @abc.abstractmethod
     def is_fitted(self) -> bool: ...
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        """Normalise ``(H, W, 3)`` or ``(B, H, W, 3)`` uint8 RGB; returns the same shape, uint8."""
+    def estimate_source(self, image: np.ndarray) -> SourceStain:
+        """The stain of one ``(H, W, 3)`` uint8 image, from its :func:`~lggseg.stain.source_stain.stain_sample`."""
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"{self.method}: expected a uint8 RGB image (H, W, 3), got {image.shape} {image.dtype}.")
+        return self.estimate_region_source(height=image.shape[0], width=image.shape[1], read=image_reader(image))
+
+    def estimate_region_source(self, *, height: int, width: int, read: RegionReader) -> SourceStain:
+        """The stain of an image known only through ``read(x=, y=, width=, height=)`` (a slide level)."""
+        self._check_fitted()
+        sample = stain_sample(height=height, width=width, read=read)
+        if sample.dtype != np.uint8 or sample.ndim != 3 or sample.shape[-1] != 3:
+            raise ValueError(f"{self.method}: read() must return uint8 RGB (h, w, 3), got {sample.shape} {sample.dtype}.")
+        return self._estimate_source(sample)
+
+    def transform(self, images: np.ndarray, *, source: SourceStain | None = None) -> np.ndarray:
+        """Normalise ``(H, W, 3)`` or ``(B, H, W, 3)`` uint8 RGB; returns the same shape, uint8.
+
+        Args:
+          images: one image or a batch.
+          source: ``None``: each image is one whole image, estimated by itself (the policy of
+            :mod:`lggseg.stain.source_stain`); else the estimate of the image these are
+            regions of (:meth:`estimate_source`), applied to every one of them.
+        """
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.shape[-1] != 3 or images.ndim not in (3, 4):
             raise ValueError(
                 f"{self.method}: expected uint8 RGB of shape (H, W, 3) or (B, H, W, 3), "
                 f"got {images.shape} {images.dtype}."
             )
-        if not self.is_fitted:
-            raise ValueError(f"{self.method}: call fit(reference) (or load a fitted normaliser) first.")
+        self._check_fitted()
         single = images.ndim == 3
         batch = images[None] if single else images
-        out = self._transform_batch(batch)
+        if source is not None:
+            if not isinstance(source, SourceStain) or source.method != self.method:
+                got = source.method if isinstance(source, SourceStain) else type(source).__name__
+                raise ValueError(f"{self.method}: source must be a SourceStain estimated by {self.method}, got {got}.")
+            out, reasons = self._apply_or_pass(batch, source)
+            self._record(reasons)
+        elif batch.shape[1] * batch.shape[2] <= STAIN_SAMPLE_PIXELS:
+            out = self._transform_batch(batch)  # the sample of each image is all of it
+        else:
+            out, reasons = np.empty_like(batch), []
+            for i, image in enumerate(batch):
+                applied, (reason,) = self._apply_or_pass(image[None], self.estimate_source(image))
+                out[i] = applied[0]
+                reasons.append(reason)
+            self._record(reasons)
         return out[0] if single else out
 
+    def _apply_or_pass(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        """Regions of one image with its estimate; all unchanged when it is unusable."""
+        if source.reason is not None:
+            return batch.copy(), [source.reason] * batch.shape[0]
+        return self._apply_source(batch, source)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise ValueError(f"{self.method}: call fit(reference) (or load a fitted normaliser) first.")
+
     @abc.abstractmethod
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        """``(h, w, 3)`` uint8 pixels of one image -> its estimate (with a reason when unusable)."""
+
+    @abc.abstractmethod
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        """``(B, h, w, 3)`` uint8 regions of one image and its usable estimate -> uint8, per-region reasons."""
+
     def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
-        """``(B, H, W, 3)`` uint8 -> ``(B, H, W, 3)`` uint8; updates the counters."""
+        """``(B, H, W, 3)`` uint8 -> uint8, each image with its own estimate; updates the counters."""
+        out = np.empty_like(batch)
+        reasons: list[str | None] = []
+        for i, image in enumerate(batch):
+            applied, (reason,) = self._apply_or_pass(image[None], self._estimate_source(image))
+            out[i] = applied[0]
+            reasons.append(reason)
+        self._record(reasons)
+        return out
 
     def reset_stats(self) -> None:
         self.passthrough_count = 0

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from lggseg.stain.base import StainNormalizer
+from lggseg.stain.source_stain import SourceStain
 
 
 class Identity(StainNormalizer):
@@ -24,6 +25,13 @@ class Identity(StainNormalizer):
     @property
     def is_fitted(self) -> bool:
         return True
+
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        # Nothing to estimate: every image is trivially normalised the same way everywhere.
+        return SourceStain(method=self.method, parameters={}, reason=None, pixels=sample.shape[0] * sample.shape[1])
+
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        return batch.copy(), [None] * batch.shape[0]
 
     def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
         self._record([None] * batch.shape[0])

@@ -12,8 +12,9 @@ stain vectors (H first: the one with the larger red OD, Macenko's ordering rule)
 non-negative concentrations of every pixel; each stain's 99th-percentile concentration
 scaled to the reference's; back to RGB with the reference's stain vectors.
 
-Tiles whose stain vectors cannot be estimated are returned unchanged and counted (see
-:class:`~lggseg.stain.base.StainNormalizer`): fewer than ``min_tissue_pixels`` tissue
+Images whose stain vectors cannot be estimated are returned unchanged and counted (see
+:class:`~lggseg.stain.base.StainNormalizer`); under :mod:`lggseg.stain.source_stain`'s
+policy that is decided once per image, for all of its regions. The reasons: fewer than ``min_tissue_pixels`` tissue
 pixels (white or background-only tiles), stain vectors less than ``min_stain_angle``
 degrees apart or with a negative OD entry (single-colour tissue, where the plane is
 degenerate or fitted to noise), or a stain absent (its 99th-percentile concentration is
@@ -34,6 +35,7 @@ import numpy as np
 
 from lggseg.stain._optical_density import OD_LUT, tissue_threshold
 from lggseg.stain.base import StainNormalizer
+from lggseg.stain.source_stain import SourceStain
 
 # Ruifrok & Johnston's H and E vectors: a harmless stand-in for tiles already marked as
 # passing through, so that the vectorised maths never divides by zero for them.
@@ -71,8 +73,8 @@ class Macenko(StainNormalizer):
       regularizer: L1 weight of the non-negative concentrations, ``min_c 0.5 |od - c S|^2 +
         regularizer * sum(c)``, c >= 0 (0: non-negative least squares; 0.01 is
         staintools' choice, kept so that the two agree).
-      min_tissue_pixels: fewer tissue pixels than this and a tile passes through.
-      min_stain_angle: stain vectors closer than this (degrees) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels than this and an image passes through.
+      min_stain_angle: stain vectors closer than this (degrees) and an image passes through.
       luminosity_threshold: ``None`` for the paper's OD >= beta tissue rule; a value such
         as 0.8 uses staintools' rule instead (LAB lightness / 255 below it), e.g. to
         reproduce staintools' estimates.
@@ -222,29 +224,58 @@ class Macenko(StainNormalizer):
 
     # -- transform -----------------------------------------------------------------------
 
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        est = self.estimate(sample[None])
+        return SourceStain(
+            method=self.method,
+            parameters={"stain_matrix": est.stain_matrix[0], "max_concentrations": est.max_concentrations[0]},
+            reason=est.reasons[0],
+            pixels=sample.shape[0] * sample.shape[1],
+        )
+
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        stains = np.asarray(source.parameters["stain_matrix"], np.float32)
+        max_c = np.asarray(source.parameters["max_concentrations"], np.float64)
+        out = np.empty_like(batch)
+        start = 0
+        for chunk in _chunks(batch):
+            b = chunk.shape[0]
+            od = cv2.LUT(_planar(chunk).reshape(b * 3, -1), OD_LUT).reshape(b, 3, -1)
+            conc = _concentrations(od, np.broadcast_to(stains, (b, 2, 3)), self.regularizer)
+            rgb = self._reconstruct(conc, np.broadcast_to(max_c, (b, 2)), shape=chunk.shape)
+            for i in range(b):
+                out[start + i] = cv2.merge(list(rgb[i]))
+            start += b
+        return out, [None] * batch.shape[0]
+
     def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
+        # Each tile with its own estimate, batched: the same maths as estimate + apply.
         out = np.empty_like(batch)
         reasons: list[str | None] = []
         start = 0
         for chunk in _chunks(batch):
             est, conc = self._analyse(chunk)
-            b, h, w, _ = chunk.shape
-            # Reference OD = reference stains x (concentrations scaled per stain): one (3, 2)
-            # matrix per tile folds the scaling into the reconstruction.
-            scale = (self.max_concentrations[None, :] / est.max_concentrations).astype(np.float32)
-            recon = self.stain_matrix.T.astype(np.float32)[None] * scale[:, None, :]
-            # 255 exp(-od) = exp(ln 255 - od): the sign and the offset ride on the matmul.
-            log_rgb = np.matmul(-recon, conc)  # (b, 3, N)
-            log_rgb += np.float32(np.log(255.0))
-            # cv2: exp, then round-and-saturate to uint8 (clipped before the cast, never
-            # wrapped), then planes -> interleaved; each one SIMD pass.
-            rgb = cv2.convertScaleAbs(cv2.exp(log_rgb.reshape(b * 3, -1))).reshape(b, 3, h, w)
+            rgb = self._reconstruct(conc, est.max_concentrations, shape=chunk.shape)
             for i, reason in enumerate(est.reasons):
                 out[start + i] = chunk[i] if reason is not None else cv2.merge(list(rgb[i]))
             reasons.extend(est.reasons)
-            start += b
+            start += chunk.shape[0]
         self._record(reasons)
         return out
+
+    def _reconstruct(self, conc: np.ndarray, max_c: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        """``(b, 2, N)`` concentrations scaled from ``max_c`` ``(b, 2)`` to the reference -> ``(b, 3, H, W)`` uint8 planes."""
+        b, h, w, _ = shape
+        # Reference OD = reference stains x (concentrations scaled per stain): one (3, 2)
+        # matrix per tile folds the scaling into the reconstruction.
+        scale = (self.max_concentrations[None, :] / max_c).astype(np.float32)
+        recon = self.stain_matrix.T.astype(np.float32)[None] * scale[:, None, :]
+        # 255 exp(-od) = exp(ln 255 - od): the sign and the offset ride on the matmul.
+        log_rgb = np.matmul(-recon, conc)  # (b, 3, N)
+        log_rgb += np.float32(np.log(255.0))
+        # cv2: exp, then round-and-saturate to uint8 (clipped before the cast, never
+        # wrapped), then planes -> interleaved; each one SIMD pass.
+        return cv2.convertScaleAbs(cv2.exp(log_rgb.reshape(b * 3, -1))).reshape(b, 3, h, w)
 
     # -- serialisation -------------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 Reference: E. Reinhard, M. Ashikhmin, B. Gooch and P. Shirley, "Color transfer between
 images", IEEE Computer Graphics and Applications 21(5), 2001, pp. 34-41.
 
-Statistics are over all pixels, as in the paper and in staintools. Tiles with fewer
+Statistics are over all pixels of the image (:mod:`lggseg.stain.source_stain`: once per
+image, applied to all its regions), as in the paper and in staintools. Images with fewer
 than ``min_tissue_pixels`` tissue pixels (OD >= ``beta`` in every channel) pass through
-unchanged: matching a white tile's statistics to a tissue reference would paint the
-background; so do tiles with a flat LAB channel (standard deviation ~0), which would be
+unchanged: matching a white image's statistics to a tissue reference would paint the
+background; so do images with a flat LAB channel (standard deviation ~0), which would be
 divided by zero.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from lggseg.stain._optical_density import tissue_mask
 from lggseg.stain.base import StainNormalizer
+from lggseg.stain.source_stain import SourceStain
 
 
 class Reinhard(StainNormalizer):
@@ -26,7 +28,7 @@ class Reinhard(StainNormalizer):
 
     Args:
       beta: OD threshold of the tissue test (as in :class:`~lggseg.stain.Macenko`).
-      min_tissue_pixels: fewer tissue pixels than this and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels than this and an image passes through.
     """
 
     method = "reinhard"
@@ -61,28 +63,26 @@ class Reinhard(StainNormalizer):
     def is_fitted(self) -> bool:
         return self.means is not None
 
-    def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        pixels = sample.shape[0] * sample.shape[1]
+        count = int(np.count_nonzero(tissue_mask(sample, beta=self.beta)))
+        if count < self.min_tissue_pixels:
+            reason = f"background: {count} tissue pixels < min_tissue_pixels={self.min_tissue_pixels}"
+            return SourceStain(method=self.method, parameters={}, reason=reason, pixels=pixels)
+        means, stds = _lab_stats(_to_lab(sample))
+        reason = None if stds.min() >= 1e-3 else f"degenerate: flat LAB channel (stds {stds.round(4).tolist()})"
+        return SourceStain(method=self.method, parameters={"means": means, "stds": stds}, reason=reason, pixels=pixels)
+
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        means = np.asarray(source.parameters["means"], np.float64)
+        gain = (self.stds / np.asarray(source.parameters["stds"], np.float64)).astype(np.float32)
         out = np.empty_like(batch)
-        reasons: list[str | None] = []
         for i, image in enumerate(batch):
-            count = int(np.count_nonzero(tissue_mask(image, beta=self.beta)))
-            if count < self.min_tissue_pixels:
-                reasons.append(f"background: {count} tissue pixels < min_tissue_pixels={self.min_tissue_pixels}")
-                out[i] = image
-                continue
-            lab = _to_lab(image)
-            means, stds = _lab_stats(lab)
-            if stds.min() < 1e-3:
-                reasons.append(f"degenerate: flat LAB channel (stds {stds.round(4).tolist()})")
-                out[i] = image
-                continue
-            lab = (lab - means.astype(np.float32)) * (self.stds / stds).astype(np.float32) + self.means.astype(np.float32)
+            lab = (_to_lab(image) - means.astype(np.float32)) * gain + self.means.astype(np.float32)
             rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
             # Clip before the cast: out-of-gamut LAB never wraps around.
             out[i] = np.clip(rgb * np.float32(255.0) + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
-            reasons.append(None)
-        self._record(reasons)
-        return out
+        return out, [None] * batch.shape[0]
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -2,9 +2,10 @@
 
 staintools (P. Byfield, https://github.com/Peter554/StainTools) is used exactly as the
 method lggseg grows from used it: ``staintools.StainNormalizer(method=...)``, ``fit`` on
-the reference, then per image: stain matrix, concentrations (``spams.lasso``), 99th
-percentile scaling, reconstruction. No ``LuminosityStandardizer``: it was not part of that
-method.
+the reference, then per image: stain matrix, concentrations (``spams.lasso``) and their
+99th percentile (estimated once per image, :mod:`lggseg.stain.source_stain`), then for any
+region of it, concentrations, scaling and reconstruction. No ``LuminosityStandardizer``: it
+was not part of that method.
 
 staintools raises on a white tile (``TissueMaskException``), fails to converge on a tile
 with one tissue pixel (``LinAlgError``) and silently returns an all-black image when a
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from lggseg.stain.base import StainNormalizer
+from lggseg.stain.source_stain import SourceStain
 
 # staintools' own tissue rule (LuminosityThresholdTissueLocator's default).
 _LUMINOSITY_THRESHOLD = 0.8
@@ -79,36 +81,48 @@ class _StaintoolsAdapter(StainNormalizer):
     def is_fitted(self) -> bool:
         return self._normalizer is not None
 
-    def _transform_batch(self, batch: np.ndarray) -> np.ndarray:
-        out = np.empty_like(batch)
-        reasons: list[str | None] = []
-        for i, image in enumerate(batch):
-            out[i], reason = self._transform_one(image)
-            reasons.append(reason)
-        self._record(reasons)
-        return out
-
-    def _transform_one(self, image: np.ndarray) -> tuple[np.ndarray, str | None]:
-        lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0]
+    def _estimate_source(self, sample: np.ndarray) -> SourceStain:
+        pixels = sample.shape[0] * sample.shape[1]
+        lightness = cv2.cvtColor(sample, cv2.COLOR_RGB2LAB)[..., 0]
         count = int(np.count_nonzero(lightness / 255.0 < _LUMINOSITY_THRESHOLD))
         if count < self.min_tissue_pixels:
-            return image, f"background: {count} tissue pixels < min_tissue_pixels={self.min_tissue_pixels}"
-        st = self._normalizer
+            reason = f"background: {count} tissue pixels < min_tissue_pixels={self.min_tissue_pixels}"
+            return SourceStain(method=self.method, parameters={}, reason=reason, pixels=pixels)
         from staintools.miscellaneous.get_concentrations import get_concentrations
 
         try:
             with _raise_float_errors():
-                stain_matrix = st.extractor.get_stain_matrix(image.copy())
-                concentrations = get_concentrations(image.copy(), stain_matrix)
+                stain_matrix = self._normalizer.extractor.get_stain_matrix(sample.copy())
+                concentrations = get_concentrations(sample.copy(), stain_matrix)
                 max_c = np.percentile(concentrations, 99, axis=0).reshape((1, 2))
         except _staintools_errors() as err:
-            return image, f"staintools failed: {type(err).__name__}: {err}"
-        if not _usable(stain_matrix, max_c):
-            return image, "degenerate: staintools found no usable H and E stains"
-        # staintools.StainNormalizer.transform, with a clip before the cast.
-        concentrations *= st.maxC_target / max_c
-        rgb = 255 * np.exp(-1 * np.dot(concentrations, st.stain_matrix_target))
-        return np.clip(rgb, 0, 255).reshape(image.shape).astype(np.uint8), None
+            reason = f"staintools failed: {type(err).__name__}: {err}"
+            return SourceStain(method=self.method, parameters={}, reason=reason, pixels=pixels)
+        reason = None if _usable(stain_matrix, max_c) else "degenerate: staintools found no usable H and E stains"
+        return SourceStain(method=self.method, parameters={"stain_matrix": stain_matrix, "max_concentrations": max_c},
+                           reason=reason, pixels=pixels)
+
+    def _apply_source(self, batch: np.ndarray, source: SourceStain) -> tuple[np.ndarray, list[str | None]]:
+        from staintools.miscellaneous.get_concentrations import get_concentrations
+
+        st = self._normalizer
+        stain_matrix = source.parameters["stain_matrix"]
+        scale = st.maxC_target / source.parameters["max_concentrations"]
+        out = np.empty_like(batch)
+        reasons: list[str | None] = []
+        for i, image in enumerate(batch):
+            try:
+                with _raise_float_errors():
+                    concentrations = get_concentrations(image.copy(), stain_matrix)
+            except _staintools_errors() as err:
+                out[i] = image
+                reasons.append(f"staintools failed: {type(err).__name__}: {err}")
+                continue
+            # staintools.StainNormalizer.transform, with a clip before the cast.
+            rgb = 255 * np.exp(-1 * np.dot(concentrations * scale, st.stain_matrix_target))
+            out[i] = np.clip(rgb, 0, 255).reshape(image.shape).astype(np.uint8)
+            reasons.append(None)
+        return out, reasons
 
     def get_config(self) -> dict[str, Any]:
         fitted = self._normalizer
@@ -145,7 +159,7 @@ class StaintoolsMacenko(_StaintoolsAdapter):
     """staintools' Macenko normaliser (Macenko et al. 2009), crash-proofed.
 
     Args:
-      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and an image passes through.
     """
 
     method = "staintools-macenko"
@@ -156,7 +170,7 @@ class StaintoolsVahadane(_StaintoolsAdapter):
     """staintools' Vahadane normaliser (Vahadane et al. 2016; ~1 s per 256x256 tile), crash-proofed.
 
     Args:
-      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and a tile passes through.
+      min_tissue_pixels: fewer tissue pixels (staintools' lightness rule) and an image passes through.
     """
 
     method = "staintools-vahadane"

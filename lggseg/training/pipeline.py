@@ -14,16 +14,14 @@ dataset epoch 1. The sequence is the same on every run and backend; :meth:`set_e
 jumps to an epoch (to resume: the value of :attr:`epoch` saved after the last finished
 epoch, minus one, since fit's start advances it again).
 
-Normalisation. With ``normalize_whole_images=True`` (the default) every image is
-stain-normalised once, whole, when the dataset is built. That is what the sliding-window
-predictor does at inference (normalise the whole image, then tile it), so training sees the
-same pixels prediction will see; and it takes normalisation out of the per-batch hot path
-(``benchmarks/pipeline.py``, 2 CPU cores, 256-pixel tiles with the default augmentation:
-about 2x the tiles/s of normalising every batch, for 0.1 s per 1024x1024 image up front).
-A method such as Macenko estimates its stain vectors from the pixels it is given, so a
-tile normalised alone differs slightly from the same tile cut from a normalised image. Set
-it to False to normalise each batch of tiles instead (for a normaliser that is not
-deterministic, or to study that difference).
+Normalisation follows the policy of :mod:`lggseg.stain.source_stain`: each image's stain
+is estimated once, when the dataset is built, and applied to all of it. By default
+(``normalize_whole_images=True``) the whole image is transformed then, which takes
+normalisation out of the per-batch hot path (``benchmarks/pipeline.py``, 2 CPU cores,
+256-pixel tiles with the default augmentation: about 2x the tiles/s of normalising every
+batch, for 0.1 s per 1024x1024 image up front). ``normalize_whole_images=False`` applies the
+same per-image estimates to each batch's tiles instead: the same pixels (up to one grey
+level of float32 rounding), no normalised copy of the images in memory, slower batches.
 """
 
 from __future__ import annotations
@@ -70,8 +68,9 @@ class TileDataset(keras.utils.PyDataset):
       steps_per_epoch: batches per epoch, independent of the data size (the epoch's list is
         cycled through); None: one pass over the list.
       shuffle: shuffle the epoch's list (with the epoch's generator).
-      normalize_whole_images: normalise whole images once at construction (matches
-        prediction; fast) instead of every batch of tiles.
+      normalize_whole_images: apply each image's estimate to the whole image at
+        construction (fast batches) rather than to every batch's tiles (less memory);
+        the pixels are the same either way (see the module docstring).
 
     Attributes:
       last_epoch_class_shares: class code -> share of the current epoch's training pixels
@@ -123,10 +122,15 @@ class TileDataset(keras.utils.PyDataset):
         self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.shuffle = bool(shuffle)
         self.normalize_whole_images = bool(normalize_whole_images)
+        # One estimate per image, the stain policy: transform(image) estimates a whole image
+        # and applies it in one pass; the tiles mode keeps the estimates for __getitem__.
+        self._stains = []
         if normalizer is not None and self.normalize_whole_images:
             self._images = [normalizer.transform(s.image) for s in source]
         else:
             self._images = [s.image for s in source]
+            if normalizer is not None:
+                self._stains = [normalizer.estimate_source(s.image) for s in source]
         self._masks = [s.mask for s in source]
         self.last_epoch_class_shares: dict[str, float] = {}
         self.set_epoch(0)
@@ -185,11 +189,11 @@ class TileDataset(keras.utils.PyDataset):
                 center=spec.center,
                 name=self.source[spec.index].name,
             )
+            if self.normalizer is not None and not self.normalize_whole_images:
+                image = self.normalizer.transform(image, source=self._stains[spec.index])
             images.append(image)
             masks.append(np.array(mask))  # a copy: an augmentation may work in place
         batch = np.stack(images)
-        if self.normalizer is not None and not self.normalize_whole_images:
-            batch = self.normalizer.transform(batch)
         if self.augmentation is not None:
             pairs = [self.augmentation(batch[j], masks[j], rng=rng) for j in range(self.batch_size)]
             batch = np.stack([p[0] for p in pairs])
