@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
+
 
 class StainNormalizer(abc.ABC):
     """Fit on a reference, then transform images to its stain.
@@ -53,12 +55,7 @@ class StainNormalizer(abc.ABC):
 
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Normalise ``(H, W, 3)`` or ``(B, H, W, 3)`` uint8 RGB; returns the same shape, uint8."""
-        images = np.asarray(images)
-        if images.dtype != np.uint8 or images.shape[-1] != 3 or images.ndim not in (3, 4):
-            raise ValueError(
-                f"{self.method}: expected uint8 RGB of shape (H, W, 3) or (B, H, W, 3), "
-                f"got {images.shape} {images.dtype}."
-            )
+        images = check_rgb(images, what=self.method, batch=None)
         if not self.is_fitted:
             raise ValueError(f"{self.method}: call fit(reference) (or load a fitted normaliser) first.")
         single = images.ndim == 3
