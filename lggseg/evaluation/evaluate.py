@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg
+from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg, scheme_for_num_classes
 from lggseg.data.source import DataSource
 from lggseg.evaluation.decision import DecisionResult, DecisionRule, PixelSample, sample_pixels
 from lggseg.evaluation.metrics import ConfusionAccumulator
@@ -188,16 +188,15 @@ def _reconcile(
             model_scheme = mapping.target
         elif source_scheme.num_classes == num_outputs:
             model_scheme = source_scheme
-        elif num_outputs == LGG_4.num_classes:
-            model_scheme = LGG_4
-        elif num_outputs == IVYGAP_8.num_classes:
-            model_scheme = IVYGAP_8
         else:
-            raise ValueError(
-                f"The model outputs {num_outputs} classes and the masks have {source_scheme.num_classes} "
-                f"({', '.join(source_scheme.codes)}); pass the model's class scheme (its classes.tsv) and "
-                f"a mapping between the two."
-            )
+            try:
+                model_scheme = scheme_for_num_classes(num_outputs)
+            except ValueError:
+                raise ValueError(
+                    f"The model outputs {num_outputs} classes and the masks have {source_scheme.num_classes} "
+                    f"({', '.join(source_scheme.codes)}); pass the model's class scheme (its classes.tsv) and "
+                    f"a mapping between the two."
+                ) from None
     if model_scheme.num_classes != num_outputs:
         raise ValueError(
             f"The model outputs {num_outputs} classes but its scheme lists {model_scheme.num_classes} "

@@ -309,6 +309,8 @@ def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int,
 def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ys: list[int],
                 batch: list[tuple[int, int]], tile: int) -> Iterator[np.ndarray]:
     """The batch's tiles; one region read per run of overlapping tiles in the same row."""
+    from lggseg.evaluation.sliding_window import pad_to_size
+
     i = 0
     while i < len(batch):
         k = batch[i][0]
@@ -320,11 +322,8 @@ def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ys:
         y0 = ys[k]
         region = reader.read_region(x=x0, y=y0, width=min(x1, width) - x0, height=min(y0 + tile, height) - y0,
                                     level=level)
-        pad_h, pad_w = tile - region.shape[0], (x1 - x0) - region.shape[1]
-        if pad_h > 0 or pad_w > 0:
-            # Only levels smaller than a tile get here; reflect like SlidingWindowPredictor.
-            mode = "reflect" if min(region.shape[:2]) > 1 else "edge"
-            region = np.pad(region, ((0, max(pad_h, 0)), (0, max(pad_w, 0)), (0, 0)), mode=mode)
+        # Only levels smaller than a tile need padding; the same as SlidingWindowPredictor's.
+        region = pad_to_size(region, height=tile, width=x1 - x0)
         for _, x in batch[i:j + 1]:
             yield region[:, x - x0:x - x0 + tile]
         i = j + 1
