@@ -36,8 +36,10 @@ from typing import Any
 
 from lggseg.benchmark.runner import Outcome, is_finished, read_outcome
 from lggseg.benchmark.suite import Job, Suite
+from lggseg.evaluation.metrics import flat_metrics, metric_names
 
 ID_COLUMNS = ("entry", "backend", "seed", "status")
+# The scores of results.csv: a subset of lggseg.evaluation.metrics' flat names.
 GLOBAL_METRICS = ("accuracy", "macro_f1", "miou")
 CLASS_METRICS = ("precision", "recall", "f1", "iou")
 RUN_METRICS = ("train_seconds", "tiles_per_second", "peak_rss_mb", "wall_seconds")
@@ -60,8 +62,7 @@ class JobResult:
 
 def metric_columns(classes: Sequence[str]) -> list[str]:
     """The metric columns of ``results.csv`` for these classes, in order."""
-    per_class = [f"{code}_{metric}" for code in classes for metric in CLASS_METRICS]
-    return [*GLOBAL_METRICS, *per_class, *RUN_METRICS]
+    return [*metric_names(classes, global_scores=GLOBAL_METRICS, class_scores=CLASS_METRICS), *RUN_METRICS]
 
 
 def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> JobResult:
@@ -92,11 +93,8 @@ def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> Jo
     metrics = json.loads((run_dir / "metrics.json").read_text())
     run = _read_json(run_dir / "run.json")
     classes = tuple(metrics.get("classes") or metrics.get("per_class", {}).keys())
-    values: dict[str, float | None] = {name: _number(metrics.get(name)) for name in GLOBAL_METRICS}
-    for code in classes:
-        scores = metrics.get("per_class", {}).get(code, {})
-        for metric in CLASS_METRICS:
-            values[f"{code}_{metric}"] = _number(scores.get(metric))
+    flat = flat_metrics(metrics, global_scores=GLOBAL_METRICS, class_scores=CLASS_METRICS)
+    values: dict[str, float | None] = {name: _number(value) for name, value in flat.items()}
     for name in ("train_seconds", "tiles_per_second", "peak_rss_mb"):
         values[name] = _number(run.get(name))
     wall = outcome.wall_seconds if outcome is not None and outcome.wall_seconds is not None else None
