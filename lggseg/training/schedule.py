@@ -17,7 +17,7 @@ from typing import Literal
 
 import keras
 
-from lggseg.evaluation.metrics import check_metric_name
+from lggseg.evaluation.metric_names import check_metric_name
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
