@@ -69,7 +69,8 @@ def benchmark(
     exit code is 1 when a job failed, 130 when interrupted.
     """
     from lggseg.benchmark import collect, load_suite, run_jobs, write_results
-    from lggseg.benchmark.results import aggregate, classes_of, summary_tables
+    from lggseg.benchmark.results import aggregate, classes_of
+    from lggseg.benchmark.tables import summary_tables
 
     files = gin_files or [Path("gin/benchmark_quick.gin")]
     suite = load_suite(files=files, params=gin_params or [])
