@@ -45,7 +45,7 @@ gin.external_configurable(detect_tissue, module="lggseg.data")
 gin.external_configurable(split_by_group, module="lggseg.data")
 gin.external_configurable(split_by_names, module="lggseg.data")
 
-# --- synthetic generator (registered by synthetic.py's author) ---
+# --- synthetic generator (the lggseg.data.synthetic package) ---
 from lggseg.data.synthetic import (  # noqa: E402
     GBM_LAB,
     LGG_LAB,
