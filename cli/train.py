@@ -44,7 +44,7 @@ def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str) -> N
     if not gin_files:
         raise typer.BadParameter("name at least one gin file, e.g. --gin gin/le_focus.gin", param_hint="--gin")
     apply_gin(gin_files, gin_params)
-    from lggseg.training import TrainingDiverged
+    from lggseg.training import TrainingDiverged, train_with_source
 
     if run_dir is None:
         stem = "+".join(Path(f).stem for f in gin_files) if gin_files else default_name
@@ -53,7 +53,8 @@ def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str) -> N
     typer.echo(f"run directory: {run_dir}  (rerun with --run-dir {run_dir} to resume)", err=True)
     train_fn = gin.get_configurable("lggseg.training.train")
     try:
-        train_fn(run_dir=run_dir)
+        # A transfer experiment whose GBM source is not cached yet pretrains it first.
+        train_with_source(train_fn, run_dir=run_dir)
     except TrainingDiverged as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(code=3) from None

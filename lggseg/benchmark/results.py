@@ -38,12 +38,12 @@ from lggseg.benchmark.plot import plot_f1
 from lggseg.benchmark.runner import Outcome, is_finished, read_outcome
 from lggseg.benchmark.suite import Job, Suite
 from lggseg.benchmark.tables import markdown
-from lggseg.evaluation.metric_names import flat_metrics, metric_names
+from lggseg.evaluation.metric_names import GLOBAL_SCORES, PER_CLASS_SCORES, flat_metrics, metric_names
 
 ID_COLUMNS = ("entry", "backend", "seed", "status")
-# The scores of results.csv: a subset of lggseg.evaluation.metrics' flat names.
-GLOBAL_METRICS = ("accuracy", "macro_f1", "miou")
-CLASS_METRICS = ("precision", "recall", "f1", "iou")
+# The scores of results.csv (lggseg.evaluation.metric_names' default columns).
+GLOBAL_METRICS = GLOBAL_SCORES
+CLASS_METRICS = PER_CLASS_SCORES
 RUN_METRICS = ("train_seconds", "tiles_per_second", "peak_rss_mb", "wall_seconds")
 
 
@@ -64,7 +64,7 @@ class JobResult:
 
 def metric_columns(classes: Sequence[str]) -> list[str]:
     """The metric columns of ``results.csv`` for these classes, in order."""
-    return [*metric_names(classes, global_scores=GLOBAL_METRICS, class_scores=CLASS_METRICS), *RUN_METRICS]
+    return [*metric_names(classes, global_scores=GLOBAL_METRICS, per_class=CLASS_METRICS), *RUN_METRICS]
 
 
 def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> JobResult:
@@ -95,7 +95,7 @@ def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> Jo
     metrics = json.loads((run_dir / "metrics.json").read_text())
     run = _read_json(run_dir / "run.json")
     classes = tuple(metrics.get("classes") or metrics.get("per_class", {}).keys())
-    flat = flat_metrics(metrics, global_scores=GLOBAL_METRICS, class_scores=CLASS_METRICS)
+    flat = flat_metrics(metrics, global_scores=GLOBAL_METRICS, per_class=CLASS_METRICS)
     values: dict[str, float | None] = {name: _number(value) for name, value in flat.items()}
     for name in ("train_seconds", "tiles_per_second", "peak_rss_mb"):
         values[name] = _number(run.get(name))

@@ -68,16 +68,16 @@ import numpy as np
 
 # The flat names of these metrics (``LE_recall``) live beside them, in metric_names.py.
 from lggseg.evaluation.metric_names import (
-    CLASS_SCORES,
     GLOBAL_SCORES,
+    PER_CLASS_SCORES,
     check_metric_name,
     flat_metrics,
+    metric_by_name,
     metric_names,
-    metric_value,
 )
 
 __all__ = [
-    "CLASS_SCORES",
+    "PER_CLASS_SCORES",
     "ConfusionAccumulator",
     "GLOBAL_SCORES",
     "PROBABILITY_THRESHOLDS",
@@ -86,7 +86,7 @@ __all__ = [
     "flat_metrics",
     "is_background",
     "metric_names",
-    "metric_value",
+    "metric_by_name",
     "scores_from_confusion",
 ]
 
@@ -381,4 +381,3 @@ class ConfusionAccumulator:
             )
         row["count"] = count
         return row
-

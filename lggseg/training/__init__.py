@@ -6,7 +6,13 @@ from lggseg.training.distribution import configure_distribution, data_parallel
 from lggseg.training.pipeline import TileDataset
 from lggseg.training.samplers import ClassCenteredSampler, RareClassOversampler, UniformSampler
 from lggseg.training.schedule import Phase, phase
-from lggseg.training.source_model import gbm_source, synthetic_reference
+from lggseg.training.source_model import (
+    SourceNotPretrained,
+    SourcePretraining,
+    gbm_source,
+    synthetic_reference,
+    train_with_source,
+)
 from lggseg.training.trainer import TrainingDiverged, train
 
 # Registration with gin, in one place for the package.
@@ -26,6 +32,8 @@ __all__ = [
     "Phase",
     "RareClassOversampler",
     "TileDataset",
+    "SourceNotPretrained",
+    "SourcePretraining",
     "TrainingDiverged",
     "UniformSampler",
     "configure_distribution",
@@ -34,4 +42,5 @@ __all__ = [
     "phase",
     "synthetic_reference",
     "train",
+    "train_with_source",
 ]

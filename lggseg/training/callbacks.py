@@ -18,17 +18,30 @@ class EpochEnd(keras.callbacks.Callback):
 
     ``on_epoch(epoch, logs)`` (epoch 1-based within the phase) checkpoints, writes
     history and returns validation metrics; a NaN epoch is never checkpointed, so the
-    last good checkpoint survives.
+    last good checkpoint survives. When ``stop_requested()`` turns true (Ctrl-C, see
+    :mod:`lggseg.training.interrupt`) training stops after the current step, and an epoch
+    cut short is not handed on: only finished epochs are recorded.
     """
 
-    def __init__(self, *, on_epoch: Callable[[int, dict[str, Any]], None]):
+    def __init__(
+        self,
+        *,
+        on_epoch: Callable[[int, dict[str, Any]], None],
+        stop_requested: Callable[[], bool] = lambda: False,
+    ):
         super().__init__()
         self._on_epoch = on_epoch
+        self._stop_requested = stop_requested
+        self._steps_done = 0
         self.diverged_at: int | None = None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._steps_done = 0
+
     def on_train_batch_end(self, batch, logs=None):
+        self._steps_done += 1
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
+        if (loss is not None and not math.isfinite(float(loss))) or self._stop_requested():
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -38,6 +51,8 @@ class EpochEnd(keras.callbacks.Callback):
             self.diverged_at = epoch + 1
             self.model.stop_training = True
             return
+        if self._stop_requested() and self._steps_done < self.params.get("steps", self._steps_done):
+            return  # cut short by Ctrl-C: not a finished epoch
         self._on_epoch(epoch + 1, logs)
 
 

@@ -15,7 +15,7 @@ from lggseg import config
 from lggseg.classes import LGG_4
 from lggseg.data.synthetic import SyntheticSource
 from lggseg.models import fc_densenet, gbm_transfer
-from lggseg.training import Phase, TrainingDiverged, UniformSampler, train
+from lggseg.training import Phase, TrainingDiverged, UniformSampler, train, train_with_source
 
 def _history(run_dir: Path) -> list[dict[str, str]]:
     with (run_dir / "history.csv").open() as fh:
@@ -41,7 +41,7 @@ def test_shipped_config_trains_with_quick_profile(shipped_config, tiny_cache, ti
         return
     files = [shipped_config, gin_dir / "quick.gin"]
     config.parse(files=files, params=tiny_params)
-    run_dir = gin.get_configurable("lggseg.training.train")(run_dir=tmp_path / shipped_config.stem)
+    run_dir = train_with_source(gin.get_configurable("lggseg.training.train"), run_dir=tmp_path / shipped_config.stem)
     for item in ("config.gin", "history.csv", "model.keras", "metrics.json", "report.md", "classes.tsv"):
         assert (run_dir / item).exists(), item
     metrics = json.loads((run_dir / "metrics.json").read_text())
