@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
+
 SuiteFiles = Annotated[
     list[Path],
     typer.Option(
@@ -29,28 +31,35 @@ SuiteParams = Annotated[
 ]
 
 
+Backends = Annotated[
+    str | None,
+    typer.Option("--backends", help="Comma-separated backends, overriding the suite's, e.g. jax,tensorflow."),
+]
+Seeds = Annotated[
+    int | None, typer.Option("--seeds", min=1, help="Training seeds per entry and backend, overriding the suite's.")
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        file_okay=False,
+        help="Output folder; rerun with the same --out to skip finished jobs and resume interrupted ones. "
+        "Default: runs/benchmark-<suite>.",
+    ),
+]
+Only = Annotated[
+    str | None, typer.Option("--only", help="Comma-separated entries to run (the others are still reported).")
+]
+
+
+@cli_errors()
 def benchmark(
     gin_files: SuiteFiles = None,
     gin_params: SuiteParams = None,
-    backends: Annotated[
-        str | None,
-        typer.Option("--backends", help="Comma-separated backends, overriding the suite's, e.g. jax,tensorflow."),
-    ] = None,
-    seeds: Annotated[
-        int | None, typer.Option("--seeds", min=1, help="Training seeds per entry and backend, overriding the suite's.")
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            file_okay=False,
-            help="Output folder; rerun with the same --out to skip finished jobs and resume interrupted ones. "
-            "Default: runs/benchmark-<suite>.",
-        ),
-    ] = None,
-    only: Annotated[
-        str | None, typer.Option("--only", help="Comma-separated entries to run (the others are still reported).")
-    ] = None,
+    backends: Backends = None,
+    seeds: Seeds = None,
+    out: Out = None,
+    only: Only = None,
 ) -> None:
     """Run a benchmark suite, each entry x backend x seed in its own training process, e.g.
     [bold]lggseg benchmark --gin gin/benchmark_quick.gin[/bold].
@@ -60,47 +69,26 @@ def benchmark(
     exit code is 1 when a job failed, 130 when interrupted.
     """
     from lggseg.benchmark import collect, load_suite, run_jobs, write_results
-    from lggseg.benchmark.results import aggregate, classes_of, summary_tables
+    from lggseg.benchmark.results import aggregate, classes_of
+    from lggseg.benchmark.tables import summary_tables
 
     files = gin_files or [Path("gin/benchmark_quick.gin")]
-    try:
-        suite = load_suite(files=files, params=gin_params or [])
-        suite = suite.replace(
-            backends=_split_list(backends) if backends is not None else None,
-            seeds=seeds,
-        )
-        selected = suite.jobs(only=_split_list(only) if only else ())
-    except (ValueError, FileNotFoundError) as err:
-        raise typer.BadParameter(str(err), param_hint="--gin/--gin-param/--backends/--only") from err
+    suite = load_suite(files=files, params=gin_params or [])
+    suite = suite.replace(
+        backends=_split_list(backends) if backends is not None else None,
+        seeds=seeds,
+    )
+    selected = suite.jobs(only=_split_list(only) if only else ())
     out_dir = out or Path("runs") / ("benchmark-" + "+".join(Path(f).stem.removeprefix("benchmark_") for f in files))
     every = suite.jobs()
-    # The command that reproduces this run (sys.argv is not it under a test runner).
-    argv = ["lggseg", "benchmark", *[a for f in files for a in ("--gin", str(f))]]
-    argv += [a for p in gin_params or [] for a in ("--gin-param", p)]
-    argv += ["--backends", ",".join(suite.backends)] if backends is not None else []
-    argv += ["--seeds", str(seeds)] if seeds is not None else []
-    argv += ["--out", str(out_dir)] + (["--only", only] if only else [])
-    command = shlex.join(argv)
+    command = _command(files, gin_params=gin_params, backends=",".join(suite.backends) if backends is not None else None,
+                       seeds=seeds, out_dir=out_dir, only=only)
     typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}", err=True)
 
-    def on_start(index: int, total: int, job) -> None:
-        typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed} ... ", err=True, nl=False)
-
     outcomes = []
-
-    def on_done(index: int, total: int, outcome) -> None:
-        outcomes.append(outcome)  # kept here too, so an interrupt loses none of them
-        if outcome.skipped:
-            typer.secho("finished before, skipped", fg="cyan", err=True)
-        elif outcome.status == "finished":
-            typer.secho(f"finished in {outcome.wall_seconds:.0f} s", fg="green", err=True)
-        else:
-            headline = (outcome.error or "").partition("\n")[0]
-            typer.secho(f"{outcome.status}: {headline}", fg="red", err=True)
-
     interrupted = False
     try:
-        run_jobs(selected, out_dir=out_dir, on_start=on_start, on_done=on_done)
+        run_jobs(selected, out_dir=out_dir, on_start=_on_start, on_done=lambda i, n, o: _on_done(o, outcomes))
     except KeyboardInterrupt:
         interrupted = True
         typer.secho("\ninterrupted; rerun the same command to resume.", fg="yellow", err=True)
@@ -120,6 +108,31 @@ def benchmark(
             err=True,
         )
         raise typer.Exit(code=1)
+
+
+def _command(files, *, gin_params, backends: str | None, seeds: int | None, out_dir: Path, only: str | None) -> str:
+    """The command that reproduces this run (sys.argv is not it under a test runner)."""
+    argv = ["lggseg", "benchmark", *[a for f in files for a in ("--gin", str(f))]]
+    argv += [a for p in gin_params or [] for a in ("--gin-param", p)]
+    argv += ["--backends", backends] if backends is not None else []
+    argv += ["--seeds", str(seeds)] if seeds is not None else []
+    argv += ["--out", str(out_dir)] + (["--only", only] if only else [])
+    return shlex.join(argv)
+
+
+def _on_start(index: int, total: int, job) -> None:
+    typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed} ... ", err=True, nl=False)
+
+
+def _on_done(outcome, outcomes: list) -> None:
+    outcomes.append(outcome)  # kept here too, so an interrupt loses none of them
+    if outcome.skipped:
+        typer.secho("finished before, skipped", fg="cyan", err=True)
+    elif outcome.status == "finished":
+        typer.secho(f"finished in {outcome.wall_seconds:.0f} s", fg="green", err=True)
+    else:
+        headline = (outcome.error or "").partition("\n")[0]
+        typer.secho(f"{outcome.status}: {headline}", fg="red", err=True)
 
 
 def _split_list(text: str) -> list[str]:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
+
 app = typer.Typer(help="Make and inspect data sets.", no_args_is_help=True)
 
 
@@ -17,6 +19,7 @@ class Stain(str, enum.Enum):
 
 
 @app.command("synth")
+@cli_errors()
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write images/, masks/ and palette.tsv into.")],
     classes: Annotated[

@@ -7,49 +7,58 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
 from lggseg_cli.options import BatchSize, GinFiles, GinParams, Overlap, Tile, Tta, apply_gin
 
+Target = Annotated[
+    Path,
+    typer.Argument(help="A run directory (model.keras, normalizer.json, classes.tsv) or a .keras model file."),
+]
+Data = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Folder with images/, masks/ and palette.tsv (the IvyGAP layout). Without it, the source "
+        "is the gin binding 'evaluate.source'.",
+        file_okay=False,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option("--out", help="Output folder (default: <run dir>/eval-<data folder name>).", file_okay=False),
+]
+Baseline = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="Run directory or .keras model evaluated on the same data (or its metrics.json) to fill "
+        "the report's change column.",
+    ),
+]
+Pattern = Annotated[str, typer.Option("--pattern", help="Glob on image stems, e.g. 'W30-*'.")]
+Decision = Annotated[
+    Path | None,
+    typer.Option(
+        "--decision",
+        help="A decision-rule JSON (DecisionRule.save), fitted on validation data, reported beside the argmax.",
+        dir_okay=False,
+        exists=True,
+    ),
+]
 
+
+@cli_errors()
 def evaluate(
-    target: Annotated[
-        Path,
-        typer.Argument(help="A run directory (model.keras, normalizer.json, classes.tsv) or a .keras model file."),
-    ],
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Folder with images/, masks/ and palette.tsv (the IvyGAP layout). Without it, the source "
-            "is the gin binding 'evaluate.source'.",
-            file_okay=False,
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Output folder (default: <run dir>/eval-<data folder name>).", file_okay=False),
-    ] = None,
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            help="Run directory or .keras model evaluated on the same data (or its metrics.json) to fill "
-            "the report's change column.",
-        ),
-    ] = None,
-    pattern: Annotated[str, typer.Option("--pattern", help="Glob on image stems, e.g. 'W30-*'.")] = "*",
+    target: Target,
+    data: Data = None,
+    out: Out = None,
+    baseline: Baseline = None,
+    pattern: Pattern = "*",
     tile: Tile = None,
     overlap: Overlap = 0.25,
     batch_size: BatchSize = 8,
     tta: Tta = False,
-    decision: Annotated[
-        Path | None,
-        typer.Option(
-            "--decision",
-            help="A decision-rule JSON (DecisionRule.save), fitted on validation data, reported beside the argmax.",
-            dir_okay=False,
-            exists=True,
-        ),
-    ] = None,
+    decision: Decision = None,
     gin_files: GinFiles = None,
     gin_params: GinParams = None,
 ) -> None:
@@ -59,71 +68,73 @@ def evaluate(
     normaliser. When the masks have the 8 IvyGAP classes and the model the 4 LGG classes,
     the 8 -> 4 mapping is applied (and said).
     """
-    import gin
-
     if gin_files or gin_params:
         apply_gin(gin_files, gin_params)
     from rich.console import Console
 
-    from lggseg.evaluation import DecisionRule, SlidingWindowPredictor, load_trained_model, write_report
+    from lggseg.evaluation import DecisionRule, load_trained_model, write_report
 
     console = Console(stderr=True)
-    try:
-        trained = load_trained_model(target)
-        for note in trained.notes:
-            console.print(f"[dim]{note}[/dim]")
-        source = _folder_source(data, pattern) if data is not None else None
-        if source is None and not gin_files and not gin_params:
-            raise typer.BadParameter("give --data DIR, or a gin file binding evaluate.source", param_hint="--data")
-        rules = [DecisionRule.load(decision)] if decision is not None else []
-        evaluate_fn = gin.get_configurable("lggseg.evaluation.evaluate")
+    trained = load_trained_model(target)
+    for note in trained.notes:
+        console.print(f"[dim]{note}[/dim]")
+    source = _folder_source(data, pattern) if data is not None else None
+    if source is None and not gin_files and not gin_params:
+        raise typer.BadParameter("give --data DIR, or a gin file binding evaluate.source", param_hint="--data")
+    rules = [DecisionRule.load(decision)] if decision is not None else []
 
-        def run(model) -> object:
-            predictor = SlidingWindowPredictor(
-                model=model.model, tile_size=tile, overlap=overlap, batch_size=batch_size, tta=tta,
-                normalizer=model.normalizer,
-            )
-            kwargs = dict(predictor=predictor, model_scheme=model.scheme)
-            if source is not None:
-                kwargs["source"] = source
-            with _progress(console, f"evaluating {model.model_path.name}") as progress:
-                try:
-                    return evaluate_fn(**kwargs, progress=progress, decision_rules=rules,
-                                       decision_fitted_on=str(decision or ""))
-                except TypeError as err:
-                    if "source" in str(err):
-                        raise typer.BadParameter(
-                            "no data: give --data DIR, or bind evaluate.source in a gin file", param_hint="--data"
-                        ) from None
-                    raise
+    def run(model) -> object:
+        return _evaluate_one(model, source=source, tile=tile, overlap=overlap, batch_size=batch_size, tta=tta,
+                             rules=rules, decision=decision, console=console)
 
-        result = run(trained)
-        for note in result.notes:
-            console.print(f"[yellow]{note}[/yellow]")
-        baseline_metrics, baseline_name = None, ""
-        if baseline is not None:
-            baseline_metrics, baseline_name = _baseline(baseline, run, console)
-        data_name = data.name if data is not None else "+".join(Path(f).stem for f in gin_files or []) or "gin"
-        out_dir = out or (trained.folder / f"eval-{data_name}")
-        summary = _summary(trained, data, pattern, tile, overlap, tta, result, baseline_name)
-        history = trained.folder / "history.csv"
-        report = write_report(
-            out_dir=out_dir,
-            metrics=result.metrics,
-            scheme=result.scheme,
-            history=history if history.is_file() else None,
-            baseline_metrics=baseline_metrics,
-            baseline_name=baseline_name,
-            config_summary=summary,
-            examples=result.examples,
-            decision=result.decisions or None,
-            title=f"Evaluation of {trained.model_path} on {data_name}",
-        )
-    except (ValueError, FileNotFoundError) as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+    result = run(trained)
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    baseline_metrics, baseline_name = None, ""
+    if baseline is not None:
+        baseline_metrics, baseline_name = _baseline(baseline, run, console)
+    data_name = data.name if data is not None else "+".join(Path(f).stem for f in gin_files or []) or "gin"
+    history = trained.folder / "history.csv"
+    report = write_report(
+        out_dir=out or (trained.folder / f"eval-{data_name}"),
+        metrics=result.metrics,
+        scheme=result.scheme,
+        history=history if history.is_file() else None,
+        baseline_metrics=baseline_metrics,
+        baseline_name=baseline_name,
+        config_summary=_summary(trained, data, pattern, tile, overlap, tta, result, baseline_name),
+        examples=result.examples,
+        decision=result.decisions or None,
+        title=f"Evaluation of {trained.model_path} on {data_name}",
+    )
     _print_table(result.metrics)
     typer.echo(f"report: {report}")
+
+
+def _evaluate_one(model, *, source, tile, overlap, batch_size, tta, rules, decision, console):
+    """One model through the gin-configured ``evaluate`` (the source from --data, else from gin)."""
+    import gin
+
+    from lggseg.evaluation import SlidingWindowPredictor
+
+    predictor = SlidingWindowPredictor(
+        model=model.model, tile_size=tile, overlap=overlap, batch_size=batch_size, tta=tta,
+        normalizer=model.normalizer,
+    )
+    evaluate_fn = gin.get_configurable("lggseg.evaluation.evaluate")
+    kwargs = dict(predictor=predictor, model_scheme=model.scheme)
+    if source is not None:
+        kwargs["source"] = source
+    with _progress(console, f"evaluating {model.model_path.name}") as progress:
+        try:
+            return evaluate_fn(**kwargs, progress=progress, decision_rules=rules,
+                               decision_fitted_on=str(decision or ""))
+        except TypeError as err:
+            if "source" in str(err):
+                raise typer.BadParameter(
+                    "no data: give --data DIR, or bind evaluate.source in a gin file", param_hint="--data"
+                ) from None
+            raise
 
 
 def _folder_source(data: Path, pattern: str):
@@ -167,12 +178,9 @@ class _progress:
     """A rich progress bar over images, usable as ``progress(done, total)``."""
 
     def __init__(self, console, description: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from lggseg.progress import progress_bar
 
-        self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console, transient=True,
-        )
+        self._bar = progress_bar(console=console, transient=True)
         self._description = description
         self._task = None
 

@@ -7,6 +7,8 @@ import platform
 
 import typer
 
+from lggseg_cli.errors import cli_errors
+
 _PACKAGES = (
     "lggseg",
     "keras",
@@ -23,6 +25,7 @@ _PACKAGES = (
 )
 
 
+@cli_errors()
 def info() -> None:
     """Print versions, the Keras backend and its devices."""
     import keras

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
 
+
+@cli_errors()
 def masks(
     crops_dir: Annotated[
         Path,
@@ -43,17 +46,14 @@ def masks(
     """
     from lggseg.data import write_crop_masks
 
-    try:
-        written, skipped = write_crop_masks(
-            crops_dir,
-            out,
-            pattern=pattern,
-            saturation_min=saturation_min,
-            value_max=value_max,
-            kernel_size=kernel_size,
-        )
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
+    written, skipped = write_crop_masks(
+        crops_dir,
+        out,
+        pattern=pattern,
+        saturation_min=saturation_min,
+        value_max=value_max,
+        kernel_size=kernel_size,
+    )
     width = max((len(w.name) for w in written), default=0)
     for w in written:
         typer.echo(f"{w.name:<{width}}  {w.code:<2}  tissue {100 * w.tissue_fraction:5.1f} %  -> {w.path}")

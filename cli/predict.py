@@ -7,29 +7,36 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
 from lggseg_cli.options import BatchSize, Overlap, Tile, Tta
 
+Target = Annotated[
+    Path,
+    typer.Argument(help="A run directory (model.keras, normalizer.json, classes.tsv) or a .keras model file."),
+]
+Images = Annotated[
+    list[Path], typer.Argument(help="Image files (JPEG, PNG, TIFF) of any size.", exists=True, dir_okay=False)
+]
+Out = Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)]
+Alpha = Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")]
+Level = Annotated[int | None, typer.Option("--level", help="Slide pyramid level to predict at (slides only).")]
+Mpp = Annotated[
+    float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
+]
 
+
+@cli_errors()
 def predict(
-    target: Annotated[
-        Path,
-        typer.Argument(help="A run directory (model.keras, normalizer.json, classes.tsv) or a .keras model file."),
-    ],
-    images: Annotated[
-        list[Path], typer.Argument(help="Image files (JPEG, PNG, TIFF) of any size.", exists=True, dir_okay=False)
-    ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)],
+    target: Target,
+    images: Images,
+    out: Out,
     tile: Tile = None,
     overlap: Overlap = 0.25,
     batch_size: BatchSize = 8,
     tta: Tta = False,
-    alpha: Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")] = 0.45,
-    level: Annotated[
-        int | None, typer.Option("--level", help="Slide pyramid level to predict at (slides only).")
-    ] = None,
-    mpp: Annotated[
-        float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
-    ] = None,
+    alpha: Alpha = 0.45,
+    level: Level = None,
+    mpp: Mpp = None,
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
@@ -38,13 +45,11 @@ def predict(
     NDPI, tiled pyramidal TIFF) are streamed tile by tile with bounded memory and give a
     pyramidal class-map TIFF, a PNG preview, per-class areas and QuPath GeoJSON.
     """
-    import numpy as np
-    from PIL import Image
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from lggseg.data import read_image
-    from lggseg.evaluation import SlidingWindowPredictor, colourize, load_trained_model, overlay
+    from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
+    from lggseg.progress import progress_bar
     from lggseg.slides import is_slide
     from lggseg_cli.predict_slide import predict_slide_command
 
@@ -52,29 +57,19 @@ def predict(
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         repeated = sorted({s for s in stems if stems.count(s) > 1})
-        typer.secho(f"error: images share file stems {repeated}; their outputs would overwrite each other.",
-                    fg="red", err=True)
-        raise typer.Exit(code=2)
-    try:
-        trained = load_trained_model(target)
-        predictor = SlidingWindowPredictor(
-            model=trained.model, tile_size=tile, overlap=overlap, batch_size=batch_size, tta=tta,
-            normalizer=trained.normalizer,
-        )
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"--alpha must lie in [0, 1], got {alpha}.")
-    except (ValueError, FileNotFoundError) as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+        raise ValueError(f"images share file stems {repeated}; their outputs would overwrite each other.")
+    trained = load_trained_model(target)
+    predictor = SlidingWindowPredictor(
+        model=trained.model, tile_size=tile, overlap=overlap, batch_size=batch_size, tta=tta,
+        normalizer=trained.normalizer,
+    )
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"--alpha must lie in [0, 1], got {alpha}.")
     for note in trained.notes:
         console.print(f"[dim]{note}[/dim]")
     out.mkdir(parents=True, exist_ok=True)
-    scheme = trained.scheme
     failed = []
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar(console=console) as bar:
         overall = bar.add_task("images", total=len(images))
         tiles = bar.add_task("tiles", total=None)
         for path in images:
@@ -84,27 +79,33 @@ def predict(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
                     batch_size=batch_size, tta=tta, trained=trained, console=console,
                 )
-                bar.advance(overall)
-                continue
-            try:
-                image = read_image(path)
-            except (ValueError, FileNotFoundError) as err:
-                console.print(f"[red]skipped {path}: {err}[/red]")
-                failed.append(path)
-                bar.advance(overall)
-                continue
-            probs = predictor.predict(
-                image, progress=lambda done, total: bar.update(tiles, completed=done, total=total)
-            )
-            mask = np.argmax(probs, axis=-1).astype(np.uint8)
-            Image.fromarray(mask).save(out / f"{path.stem}_mask.png")
-            Image.fromarray(colourize(mask, scheme=scheme)).save(out / f"{path.stem}_colour.png")
-            Image.fromarray(overlay(image, mask, scheme=scheme, alpha=alpha)).save(out / f"{path.stem}_overlay.png")
-            shares = np.bincount(mask.ravel(), minlength=scheme.num_classes) / mask.size
-            console.print(
-                f"{path.name}: " + ", ".join(f"{c} {s:.1%}" for c, s in zip(scheme.codes, shares))
-            )
+            else:
+                try:
+                    image = read_image(path)
+                except (ValueError, FileNotFoundError) as err:
+                    console.print(f"[red]skipped {path}: {err}[/red]")
+                    failed.append(path)
+                else:
+                    _predict_image(image, path=path, out=out, predictor=predictor, scheme=trained.scheme,
+                                   alpha=alpha, console=console,
+                                   progress=lambda done, total: bar.update(tiles, completed=done, total=total))
             bar.advance(overall)
-    typer.echo(f"wrote {len(images) - len(failed)} x 3 files to {out} (classes: {', '.join(scheme.codes)})")
+    typer.echo(f"wrote {len(images) - len(failed)} x 3 files to {out} (classes: {', '.join(trained.scheme.codes)})")
     if failed:
         raise typer.Exit(code=1)
+
+
+def _predict_image(image, *, path: Path, out: Path, predictor, scheme, alpha: float, console, progress) -> None:
+    """Write one image's mask, colour mask and overlay, and print its class shares."""
+    import numpy as np
+    from PIL import Image
+
+    from lggseg.evaluation import colourize, overlay
+
+    probs = predictor.predict(image, progress=progress)
+    mask = np.argmax(probs, axis=-1).astype(np.uint8)
+    Image.fromarray(mask).save(out / f"{path.stem}_mask.png")
+    Image.fromarray(colourize(mask, scheme=scheme)).save(out / f"{path.stem}_colour.png")
+    Image.fromarray(overlay(image, mask, scheme=scheme, alpha=alpha)).save(out / f"{path.stem}_overlay.png")
+    shares = np.bincount(mask.ravel(), minlength=scheme.num_classes) / mask.size
+    console.print(f"{path.name}: " + ", ".join(f"{c} {s:.1%}" for c, s in zip(scheme.codes, shares)))

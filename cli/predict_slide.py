@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+from lggseg_cli.errors import cli_errors
 
 
+@cli_errors()
 def predict_slide_command(
     model: Path,
     slide: Path,
@@ -46,30 +47,22 @@ def predict_slide_command(
       typer.Exit: code 2 with the message, for bad options, unreadable slides or models.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from lggseg.evaluation import load_trained_model
+    from lggseg.progress import progress_bar
     from lggseg.slides import predict_slide
 
     console = console or Console(stderr=True)
     if level is not None and mpp is not None:
-        typer.secho("error: give --level or --mpp, not both.", fg="red", err=True)
-        raise typer.Exit(code=2)
-    try:
-        trained = trained or load_trained_model(model)
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task(f"tissue tiles of {slide.name}", total=None)
-            result = predict_slide(
-                model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
-                overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
-                tta=tta, progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    except (ValueError, FileNotFoundError) as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+        raise ValueError("give --level or --mpp, not both.")
+    trained = trained or load_trained_model(model)
+    with progress_bar(console=console) as bar:
+        task = bar.add_task(f"tissue tiles of {slide.name}", total=None)
+        result = predict_slide(
+            model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
+            overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
+            tta=tta, progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"
     console.print(
         f"{slide.name}: level {result.level} ({result.shape[1]}x{result.shape[0]} px{mpp_text}), "

@@ -166,6 +166,22 @@ def scheme_by_name(name: str) -> ClassScheme:
     return _SCHEMES[name]
 
 
+def scheme_for_num_classes(num_classes: int) -> ClassScheme:
+    """The built-in scheme with this many classes: 4 -> :data:`LGG_4`, 8 -> :data:`IVYGAP_8`.
+
+    The fallback wherever a class count is all there is (a model without its classes.tsv,
+    ``num_classes`` of the synthetic generator).
+
+    Raises:
+      ValueError: for any other count, listing the built-in ones.
+    """
+    for scheme in _SCHEMES.values():
+        if scheme.num_classes == num_classes:
+            return scheme
+    builtin = ", ".join(f"{s.num_classes} ({', '.join(s.codes)})" for s in _SCHEMES.values())
+    raise ValueError(f"No built-in class scheme has {num_classes} classes; built-in: {builtin}.")
+
+
 @dataclasses.dataclass(frozen=True)
 class ClassMapping:
     """Maps the classes of one scheme onto another, e.g. IvyGAP 8 -> LGG 4.

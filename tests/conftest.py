@@ -20,6 +20,32 @@ SHARED = Path(os.environ.get("LGGSEG_SHARED", REPO.parent / "shared"))
 IVYGAP = SHARED / "data" / "ivygap"
 
 
+# Every shipped gin file is tested: a new file needs no entry in a list (see pytest_generate_tests).
+GIN_FILES = sorted((REPO / "gin").glob("*.gin"))
+
+
+def is_suite(path: Path) -> bool:
+    """A benchmark suite (binds ``benchmark_suite``, run by ``lggseg benchmark``), not a ``train`` config."""
+    return "benchmark_suite." in path.read_text()
+
+
+def reads_real_data(path: Path) -> bool:
+    """Whether training with the file reads the IvyGAP folder beside the checkout."""
+    return "../shared/data/ivygap" in path.read_text()
+
+
+def pytest_generate_tests(metafunc):
+    # A test taking `shipped_config` runs once per train config in gin/ (real-data ones marked
+    # realdata), one taking `shipped_suite` once per benchmark suite.
+    if "shipped_config" in metafunc.fixturenames:
+        metafunc.parametrize("shipped_config", [
+            pytest.param(path, id=path.stem, marks=[pytest.mark.realdata] if reads_real_data(path) else [])
+            for path in GIN_FILES if not is_suite(path)
+        ])
+    if "shipped_suite" in metafunc.fixturenames:
+        metafunc.parametrize("shipped_suite", [pytest.param(path, id=path.stem) for path in GIN_FILES if is_suite(path)])
+
+
 def pytest_collection_modifyitems(config, items):
     if IVYGAP.is_dir():
         return

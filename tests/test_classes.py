@@ -44,3 +44,10 @@ def test_palette_round_trip(tmp_path):
 @pytest.mark.realdata
 def test_shipped_palette_equals_builtin(ivygap_dir):
     assert classes.read_palette(ivygap_dir / "palette.tsv") == IVYGAP_8
+
+
+def test_scheme_for_num_classes_is_the_built_in_fallback():
+    assert classes.scheme_for_num_classes(4) is LGG_4
+    assert classes.scheme_for_num_classes(8) is IVYGAP_8
+    with pytest.raises(ValueError, match=r"No built-in class scheme has 5 classes; built-in: 8 \(LE, .*4 \(BG, CT, LE, IT\)"):
+        classes.scheme_for_num_classes(5)

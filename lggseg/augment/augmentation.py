@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
+
 
 @runtime_checkable
 class Augmentation(Protocol):
@@ -51,8 +53,8 @@ class Compose:
 
 def check_sample(image: np.ndarray, mask: np.ndarray) -> None:
     """Raise ValueError unless ``image`` is uint8 ``(H, W, 3)`` and ``mask`` is ``(H, W)``."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"augmentation: image must be uint8 (H, W, 3), got {getattr(image, 'shape', None)} "
-                         f"{getattr(image, 'dtype', type(image).__name__)}.")
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"augmentation: image must be a numpy array, got {type(image).__name__}.")
+    check_rgb(image, what="augmentation: image")
     if not isinstance(mask, np.ndarray) or mask.shape != image.shape[:2]:
         raise ValueError(f"augmentation: mask must be (H, W) = {image.shape[:2]}, got {getattr(mask, 'shape', None)}.")

@@ -34,12 +34,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lggseg.benchmark.plot import plot_f1
 from lggseg.benchmark.runner import Outcome, is_finished, read_outcome
 from lggseg.benchmark.suite import Job, Suite
+from lggseg.benchmark.tables import markdown
+from lggseg.evaluation.metric_names import GLOBAL_SCORES, PER_CLASS_SCORES, flat_metrics, metric_names
 
 ID_COLUMNS = ("entry", "backend", "seed", "status")
-GLOBAL_METRICS = ("accuracy", "macro_f1", "miou")
-CLASS_METRICS = ("precision", "recall", "f1", "iou")
+# The scores of results.csv (lggseg.evaluation.metric_names' default columns).
+GLOBAL_METRICS = GLOBAL_SCORES
+CLASS_METRICS = PER_CLASS_SCORES
 RUN_METRICS = ("train_seconds", "tiles_per_second", "peak_rss_mb", "wall_seconds")
 
 
@@ -60,8 +64,7 @@ class JobResult:
 
 def metric_columns(classes: Sequence[str]) -> list[str]:
     """The metric columns of ``results.csv`` for these classes, in order."""
-    per_class = [f"{code}_{metric}" for code in classes for metric in CLASS_METRICS]
-    return [*GLOBAL_METRICS, *per_class, *RUN_METRICS]
+    return [*metric_names(classes, global_scores=GLOBAL_METRICS, per_class=CLASS_METRICS), *RUN_METRICS]
 
 
 def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> JobResult:
@@ -92,11 +95,8 @@ def job_result(job: Job, *, out_dir: Path, outcome: Outcome | None = None) -> Jo
     metrics = json.loads((run_dir / "metrics.json").read_text())
     run = _read_json(run_dir / "run.json")
     classes = tuple(metrics.get("classes") or metrics.get("per_class", {}).keys())
-    values: dict[str, float | None] = {name: _number(metrics.get(name)) for name in GLOBAL_METRICS}
-    for code in classes:
-        scores = metrics.get("per_class", {}).get(code, {})
-        for metric in CLASS_METRICS:
-            values[f"{code}_{metric}"] = _number(scores.get(metric))
+    flat = flat_metrics(metrics, global_scores=GLOBAL_METRICS, per_class=CLASS_METRICS)
+    values: dict[str, float | None] = {name: _number(value) for name, value in flat.items()}
     for name in ("train_seconds", "tiles_per_second", "peak_rss_mb"):
         values[name] = _number(run.get(name))
     wall = outcome.wall_seconds if outcome is not None and outcome.wall_seconds is not None else None
@@ -213,148 +213,6 @@ def write_results(
     paths["md"].write_text(markdown(summary, classes=classes, command=command, date=date))
     plot_f1(summary, classes=classes, path=paths["png"])
     return paths
-
-
-# --- markdown --------------------------------------------------------------------------
-
-
-def markdown(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str], command: str, date: str) -> str:
-    """``results.md``: the tables of :func:`summary_tables`, failures, command, date, versions."""
-    lines = ["# Benchmark results", ""]
-    lines += [f"Command: `{command}`" if command else "", f"Date: {date}", ""]
-    lines += [summary_tables(summary, classes=classes), ""]
-    problems = [
-        (entry, backend, e)
-        for entry, backends in summary.items()
-        for backend, group in backends.items()
-        for e in group["errors"]
-    ]
-    if problems:
-        lines += ["## Not finished", ""]
-        for entry, backend, e in problems:
-            first, _, rest = (e["error"] or "").partition("\n")
-            lines.append(f"- **{entry}** / {backend} / seed {e['seed']}: {e['status']}: {first}")
-            if rest.strip():
-                lines += ["", "  ```", *[f"  {row}" for row in rest.splitlines()], "  ```", ""]
-        lines.append("")
-    lines += ["## Versions and machine", ""]
-    seen: set[str] = set()
-    for backends in summary.values():
-        for backend, group in backends.items():
-            if backend in seen or not group["versions"]:
-                continue
-            seen.add(backend)
-            versions = ", ".join(f"{k} {v}" for k, v in group["versions"].items() if v)
-            machine = ", ".join(f"{k} {v}" for k, v in group["machine"].items())
-            lines.append(f"- {backend}: {versions}; {machine}")
-    lines += [
-        "",
-        "Scores are pixel-level, on the validation images of the one split every job shares, "
-        "as mean ± sample standard deviation over the training seeds (n = finished seeds). "
-        "Bold: the best mean of a column (when not tied). Training time, tiles/s and peak memory come from "
-        "each training process's run.json (peak RSS of the whole process).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def summary_tables(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str]) -> str:
-    """Per backend: mean ± std of accuracy, macro F1, mIoU, per-class recall and F1, time, tiles/s,
-    peak memory; then per-class precision and IoU."""
-    backends: list[str] = []
-    for by_backend in summary.values():
-        backends.extend(b for b in by_backend if b not in backends)
-    main_columns = [
-        ("accuracy", "pixel acc."),
-        ("macro_f1", "macro F1"),
-        ("miou", "mIoU"),
-        *[(f"{c}_{m}", f"{c} {'recall' if m == 'recall' else 'F1'}") for c in classes for m in ("recall", "f1")],
-    ]
-    extra_columns = [(f"{c}_{m}", f"{c} {label}") for c in classes for m, label in (("precision", "precision"), ("iou", "IoU"))]
-    run_columns = [("train_seconds", "train s"), ("tiles_per_second", "tiles/s"), ("peak_rss_mb", "peak MB")]
-    parts: list[str] = []
-    for backend in backends:
-        groups = {entry: by[backend] for entry, by in summary.items() if backend in by}
-        parts += [f"## {backend}", ""]
-        parts += _table(groups, main_columns, run_columns)
-        if extra_columns:
-            parts += ["", f"Per-class precision and IoU ({backend}):", ""]
-            parts += _table(groups, extra_columns, [])
-        parts.append("")
-    return "\n".join(parts).rstrip() + "\n"
-
-
-def _table(groups: dict[str, dict[str, Any]], score_columns, run_columns) -> list[str]:
-    best = {}
-    for name, _ in score_columns:
-        means = [g["metrics"][name]["mean"] for g in groups.values() if g["metrics"].get(name, {}).get("mean") is not None]
-        # Bold only a clear winner: a tie (e.g. every entry at 0 IT recall) marks nothing.
-        if len(means) > 1 and means.count(max(means)) == 1:
-            best[name] = max(means)
-    header = ["entry", "n", *[label for _, label in score_columns], *[label for _, label in run_columns]]
-    rows = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for entry, group in groups.items():
-        cells = [entry, str(group["n"])]
-        for name, _ in score_columns:
-            stat = group["metrics"].get(name, {"mean": None, "std": None})
-            cell = _format(stat, digits=3)
-            if name in best and stat["mean"] is not None and stat["mean"] == best[name]:
-                cell = f"**{cell}**"
-            cells.append(cell)
-        for name, _ in run_columns:
-            digits = 1 if name == "tiles_per_second" else 0
-            cells.append(_format(group["metrics"].get(name, {"mean": None, "std": None}), digits=digits))
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
-
-
-def _format(stat: dict[str, Any], *, digits: int) -> str:
-    if stat.get("mean") is None:
-        return "–"
-    text = f"{stat['mean']:.{digits}f}"
-    if stat.get("std") is not None:
-        text += f" ± {stat['std']:.{digits}f}"
-    return text
-
-
-# --- plot --------------------------------------------------------------------------------
-
-
-def plot_f1(summary: dict[str, dict[str, dict[str, Any]]], *, classes: Sequence[str], path: Path) -> Path:
-    """Grouped bars of per-class F1 (mean over seeds, std as error bars) per entry, a panel per backend."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    backends: list[str] = []
-    for by_backend in summary.values():
-        backends.extend(b for b in by_backend if b not in backends)
-    backends = backends or ["(none)"]
-    entries = list(summary)
-    fig = Figure(figsize=(max(5.0, 1.4 * len(entries) + 2.0), 3.4 * len(backends)), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(backends), 1, squeeze=False)[:, 0]
-    width = 0.8 / max(1, len(classes))
-    for ax, backend in zip(axes, backends):
-        for k, code in enumerate(classes):
-            means, errors = [], []
-            for entry in entries:
-                stat = summary[entry].get(backend, {}).get("metrics", {}).get(f"{code}_f1", {})
-                means.append(stat.get("mean") if stat.get("mean") is not None else math.nan)
-                errors.append(stat.get("std"))
-            xs = [i - 0.4 + width * (k + 0.5) for i in range(len(entries))]
-            # Error bars only where there is a spread to show (two seeds or more).
-            yerr = [e or 0.0 for e in errors] if any(e is not None for e in errors) else None
-            ax.bar(xs, means, width=width, yerr=yerr, capsize=2, label=code, color=f"C{k}")
-        ax.set_xticks(range(len(entries)))
-        ax.set_xticklabels(entries, rotation=20, ha="right")
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("F1")
-        ax.set_title(f"per-class F1 ({backend})")
-        ax.grid(axis="y", alpha=0.3)
-        if classes and ax is axes[0]:
-            ax.legend(title="class", fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.savefig(path, dpi=100)
-    return Path(path)
 
 
 # --- helpers -------------------------------------------------------------------------------

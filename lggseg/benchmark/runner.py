@@ -132,15 +132,7 @@ def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None) -> Ou
 
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
-    child_env = dict(os.environ if env is None else env)
-    # The child's own progress display goes to a file; keep its TF start-up notices out.
-    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    child_env.setdefault("SM_FRAMEWORK", "tf.keras")
-    # Rich wraps at $COLUMNS (80 when unset) when writing to a file; keep messages on one line.
-    child_env["COLUMNS"] = "200"
-    # Plain Python tracebacks in the log (Typer's boxed ones are hard to read in a file).
-    child_env["_TYPER_STANDARD_TRACEBACK"] = "1"
-    child_env["KERAS_BACKEND"] = job.backend
+    child_env = _child_env(job, env)
     start = time.perf_counter()
     with log_path.open("a") as log:
         stamp = datetime.datetime.now().isoformat(timespec="seconds")
@@ -164,20 +156,39 @@ def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None) -> Ou
     if returncode == 0 and is_finished(run_dir):
         outcome = Outcome(job=job, status="finished", returncode=0, wall_seconds=wall)
     else:
-        why = (
-            f"exit code {returncode}"
-            if returncode != 0
-            else "exit code 0 but no finished run (state.json status 'finished' and metrics.json)"
-        )
-        last = tail(log_path, lines=ERROR_LINES)
-        outcome = Outcome(
-            job=job,
-            status="failed",
-            returncode=returncode,
-            wall_seconds=wall,
-            error=f"{why}: {_headline(last)}\nlast lines of {log_path}:\n{last}",
-        )
+        outcome = _failed(job, returncode=returncode, wall=wall, log_path=log_path)
     return _record(run_dir, job, command, outcome)
+
+
+def _child_env(job: Job, env: dict[str, str] | None) -> dict[str, str]:
+    """The training process's environment: ``env`` (or this process's) set up for a log file."""
+    child_env = dict(os.environ if env is None else env)
+    # The child's own progress display goes to a file; keep its TF start-up notices out.
+    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    child_env.setdefault("SM_FRAMEWORK", "tf.keras")
+    # Rich wraps at $COLUMNS (80 when unset) when writing to a file; keep messages on one line.
+    child_env["COLUMNS"] = "200"
+    # Plain Python tracebacks in the log (Typer's boxed ones are hard to read in a file).
+    child_env["_TYPER_STANDARD_TRACEBACK"] = "1"
+    child_env["KERAS_BACKEND"] = job.backend
+    return child_env
+
+
+def _failed(job: Job, *, returncode: int, wall: float, log_path: Path) -> Outcome:
+    """The outcome of a child that did not finish its run, with the log line that says why."""
+    why = (
+        f"exit code {returncode}"
+        if returncode != 0
+        else "exit code 0 but no finished run (state.json status 'finished' and metrics.json)"
+    )
+    last = tail(log_path, lines=ERROR_LINES)
+    return Outcome(
+        job=job,
+        status="failed",
+        returncode=returncode,
+        wall_seconds=wall,
+        error=f"{why}: {_headline(last)}\nlast lines of {log_path}:\n{last}",
+    )
 
 
 def run_jobs(

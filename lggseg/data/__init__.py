@@ -46,7 +46,7 @@ register("detect_tissue", detect_tissue, module="lggseg.data")
 register("split_by_group", split_by_group, module="lggseg.data")
 register("split_by_names", split_by_names, module="lggseg.data")
 
-# --- synthetic generator (registered by synthetic.py's author) ---
+# --- synthetic generator (the lggseg.data.synthetic package) ---
 from lggseg.data.synthetic import (  # noqa: E402
     GBM_LAB,
     LGG_LAB,

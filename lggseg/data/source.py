@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lggseg.classes import ClassMapping, ClassScheme
+from lggseg.data.image_checks import check_rgb
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +37,7 @@ class Sample:
     group: str = ""
 
     def __post_init__(self):
-        if self.image.ndim != 3 or self.image.shape[-1] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(
-                f"{self.name}: image must be (H, W, 3) uint8, got {self.image.shape} {self.image.dtype}."
-            )
+        check_rgb(self.image, what=f"{self.name}: image")
         if self.mask.shape != self.image.shape[:2]:
             raise ValueError(
                 f"{self.name}: mask shape {self.mask.shape} differs from image shape {self.image.shape[:2]}."

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
+
 __all__ = ["detect_tissue", "tissue_fraction"]
 
 
@@ -39,9 +41,7 @@ def detect_tissue(
     """
     import cv2
 
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"detect_tissue needs a (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
+    image = check_rgb(image, what="detect_tissue")
     if not 0 <= saturation_min <= 255 or not 0 <= value_max <= 255:
         raise ValueError(
             f"saturation_min ({saturation_min}) and value_max ({value_max}) must lie in 0..255."

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg
+from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg, scheme_for_num_classes
 from lggseg.data.source import DataSource
 from lggseg.evaluation.decision import DecisionResult, DecisionRule, PixelSample, sample_pixels
 from lggseg.evaluation.metrics import ConfusionAccumulator
@@ -116,14 +116,9 @@ def evaluate(
         log.info(note)
     k = target.num_classes
     names = list(target.codes)
+    _check_rules(decision_rules, names)
     acc = ConfusionAccumulator(num_classes=k, bins=bins)
     rule_accs = [ConfusionAccumulator(num_classes=k, bins=bins) for _ in decision_rules]
-    for rule in decision_rules:
-        if len(rule.weights) != k:
-            raise ValueError(
-                f"Decision rule {rule.kind} has {len(rule.weights)} weights; the evaluated classes are "
-                f"{', '.join(names)}."
-            )
     rng = np.random.default_rng(seed)
     samples: list[PixelSample] = []
     examples: list[Example] = []
@@ -136,30 +131,16 @@ def evaluate(
         for rule, rule_acc in zip(decision_rules, rule_accs):
             rule_acc.update(y_true=mask, probs=rule.apply(probs), ignore_index=ignore_index)
         if sample_pixels_per_class > 0:
-            samples.append(
-                sample_pixels(
-                    y_true=mask, probs=probs, per_class=sample_pixels_per_class, rng=rng,
-                    ignore_index=ignore_index,
-                )
-            )
+            samples.append(sample_pixels(y_true=mask, probs=probs, per_class=sample_pixels_per_class, rng=rng,
+                                         ignore_index=ignore_index))
         if len(examples) < keep_examples:
-            examples.append(
-                Example(
-                    name=sample.name,
-                    image=sample.image,
-                    mask=np.asarray(mask, dtype=np.uint8),
-                    prediction=np.argmax(probs, axis=-1).astype(np.uint8),
-                    probs=probs,
-                )
-            )
+            examples.append(_example(sample, mask=mask, probs=probs))
         if progress is not None:
             progress(i + 1, len(source))
     metrics = acc.result(class_names=names)
     metrics["notes"] = list(notes)
-    decisions = [
-        DecisionResult(rule=rule, metrics=rule_acc.result(class_names=names), fitted_on=decision_fitted_on)
-        for rule, rule_acc in zip(decision_rules, rule_accs)
-    ]
+    decisions = [DecisionResult(rule=rule, metrics=rule_acc.result(class_names=names), fitted_on=decision_fitted_on)
+                 for rule, rule_acc in zip(decision_rules, rule_accs)]
     return EvaluationResult(
         metrics=metrics,
         scheme=target,
@@ -167,6 +148,26 @@ def evaluate(
         notes=list(notes),
         pixels=PixelSample.concatenate(samples) if samples else None,
         decisions=decisions,
+    )
+
+
+def _check_rules(rules: Sequence[DecisionRule], names: Sequence[str]) -> None:
+    for rule in rules:
+        if len(rule.weights) != len(names):
+            raise ValueError(
+                f"Decision rule {rule.kind} has {len(rule.weights)} weights; the evaluated classes are "
+                f"{', '.join(names)}."
+            )
+
+
+def _example(sample, *, mask: np.ndarray, probs: np.ndarray) -> Example:
+    """An image kept for the report's overlays: its mask and prediction in the evaluated classes."""
+    return Example(
+        name=sample.name,
+        image=sample.image,
+        mask=np.asarray(mask, dtype=np.uint8),
+        prediction=np.argmax(probs, axis=-1).astype(np.uint8),
+        probs=probs,
     )
 
 
@@ -188,16 +189,15 @@ def _reconcile(
             model_scheme = mapping.target
         elif source_scheme.num_classes == num_outputs:
             model_scheme = source_scheme
-        elif num_outputs == LGG_4.num_classes:
-            model_scheme = LGG_4
-        elif num_outputs == IVYGAP_8.num_classes:
-            model_scheme = IVYGAP_8
         else:
-            raise ValueError(
-                f"The model outputs {num_outputs} classes and the masks have {source_scheme.num_classes} "
-                f"({', '.join(source_scheme.codes)}); pass the model's class scheme (its classes.tsv) and "
-                f"a mapping between the two."
-            )
+            try:
+                model_scheme = scheme_for_num_classes(num_outputs)
+            except ValueError:
+                raise ValueError(
+                    f"The model outputs {num_outputs} classes and the masks have {source_scheme.num_classes} "
+                    f"({', '.join(source_scheme.codes)}); pass the model's class scheme (its classes.tsv) and "
+                    f"a mapping between the two."
+                ) from None
     if model_scheme.num_classes != num_outputs:
         raise ValueError(
             f"The model outputs {num_outputs} classes but its scheme lists {model_scheme.num_classes} "

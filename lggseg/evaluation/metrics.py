@@ -66,12 +66,28 @@ from typing import Any
 
 import numpy as np
 
+# The flat names of these metrics (``LE_recall``) live beside them, in metric_names.py.
+from lggseg.evaluation.metric_names import (
+    GLOBAL_SCORES,
+    PER_CLASS_SCORES,
+    check_metric_name,
+    flat_metrics,
+    metric_by_name,
+    metric_names,
+)
+
 __all__ = [
+    "PER_CLASS_SCORES",
     "ConfusionAccumulator",
-    "confusion_from_predictions",
-    "scores_from_confusion",
-    "is_background",
+    "GLOBAL_SCORES",
     "PROBABILITY_THRESHOLDS",
+    "confusion_from_predictions",
+    "check_metric_name",
+    "flat_metrics",
+    "is_background",
+    "metric_names",
+    "metric_by_name",
+    "scores_from_confusion",
 ]
 
 # The thresholds of the probability table: 0.5 is the argmax-winning level for two
@@ -365,36 +381,3 @@ class ConfusionAccumulator:
             )
         row["count"] = count
         return row
-
-
-PER_CLASS_SCORES = ("precision", "recall", "f1", "iou")
-GLOBAL_SCORES = ("accuracy", "macro_f1", "miou")
-
-
-def flat_metrics(
-    metrics: dict[str, Any], *, prefix: str = "", per_class: Sequence[str] = PER_CLASS_SCORES
-) -> dict[str, Any]:
-    """``metrics.json`` as one flat row: ``accuracy``, ``macro_f1``, ``<CLASS>_<score>`` (with ``prefix``)."""
-    row = {f"{prefix}{key}": metrics.get(key) for key in ("accuracy", "macro_f1")}
-    for code, scores in metrics.get("per_class", {}).items():
-        for key in per_class:
-            row[f"{prefix}{code}_{key}"] = scores.get(key)
-    return row
-
-
-def metric_by_name(metrics: dict[str, Any] | None, name: str | None) -> float | None:
-    """One score by its flat name (``macro_f1``, ``LE_recall``); ``None`` without metrics or name.
-
-    Raises:
-      ValueError: for a name that is neither a global score nor ``<CLASS>_<score>``, listing the valid names.
-    """
-    if metrics is None or name is None:
-        return None
-    if name in metrics and not isinstance(metrics[name], dict):
-        return metrics[name]
-    code, _, which = name.rpartition("_")
-    per_class = metrics.get("per_class", {})
-    if code not in per_class or which not in per_class[code]:
-        valid = [*GLOBAL_SCORES, *(f"{c}_{m}" for c in per_class for m in PER_CLASS_SCORES)]
-        raise ValueError(f"Unknown validation metric {name!r}; valid: {', '.join(valid)}.")
-    return per_class[code][which]

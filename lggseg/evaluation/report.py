@@ -79,23 +79,8 @@ def write_report(
         payload["decision_rules"] = [d.to_dict() for d in decisions]
     (out / "metrics.json").write_text(json.dumps(_json_safe(payload), indent=2))
 
-    figures: list[tuple[str, str]] = []
-
-    def save(draw, name: str, caption: str) -> None:
-        if not with_plots:
-            return
-        plots.save_figure(draw(), plot_dir / name)
-        figures.append((caption, f"plots/{name}"))
-
-    if history is not None and plots.read_history(history):
-        save(lambda: plots.training_curves(history), "training_curves.png", "Training curves")
-    save(lambda: plots.confusion_matrix(metrics), "confusion.png", "Confusion matrix (row-normalised)")
-    save(lambda: plots.probability_histograms(metrics), "probability_histograms.png",
-         "Probability of the true class, per class")
-    save(lambda: plots.reliability_diagram(metrics), "reliability.png", "Calibration (reliability diagram)")
-    if examples:
-        save(lambda: plots.overlays(examples, scheme=scheme), "overlays.png", "True and predicted masks")
-
+    figures = _figures(plot_dir if with_plots else None, metrics=metrics, scheme=scheme, history=history,
+                       examples=examples)
     lines = [f"# {title}", ""]
     if config_summary.strip():
         lines += ["## Configuration", "", "```", config_summary.strip(), "```", ""]
@@ -115,6 +100,27 @@ def write_report(
     report = out / "report.md"
     report.write_text("\n".join(lines).rstrip() + "\n")
     return report
+
+
+def _figures(plot_dir: Path | None, *, metrics, scheme, history, examples) -> list[tuple[str, str]]:
+    """Draw the report's plots into ``plot_dir`` (none when it is None); ``(caption, relative path)`` each."""
+    figures: list[tuple[str, str]] = []
+
+    def save(draw, name: str, caption: str) -> None:
+        if plot_dir is None:
+            return
+        plots.save_figure(draw(), plot_dir / name)
+        figures.append((caption, f"plots/{name}"))
+
+    if history is not None and plots.read_history(history):
+        save(lambda: plots.training_curves(history), "training_curves.png", "Training curves")
+    save(lambda: plots.confusion_matrix(metrics), "confusion.png", "Confusion matrix (row-normalised)")
+    save(lambda: plots.probability_histograms(metrics), "probability_histograms.png",
+         "Probability of the true class, per class")
+    save(lambda: plots.reliability_diagram(metrics), "reliability.png", "Calibration (reliability diagram)")
+    if examples:
+        save(lambda: plots.overlays(examples, scheme=scheme), "overlays.png", "True and predicted masks")
+    return figures
 
 
 def _json_safe(value: Any) -> Any:

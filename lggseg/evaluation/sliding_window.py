@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["SlidingWindowPredictor", "BLEND_MODES"]
+from lggseg.data.image_checks import check_rgb
+
+__all__ = ["SlidingWindowPredictor", "BLEND_MODES", "pad_to_size"]
 
 BLEND_MODES = ("gaussian", "mean")
 
@@ -111,11 +113,9 @@ class SlidingWindowPredictor:
         Returns:
           ``(H, W, C)`` float32 probabilities (each pixel sums to 1).
         """
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"Expected a uint8 RGB image (H, W, 3), got {image.shape} {image.dtype}.")
+        image = check_rgb(image, what="SlidingWindowPredictor.predict")
         height, width = image.shape[:2]
-        padded = _pad_to(self.normalize(image), self.tile_size)
+        padded = pad_to_size(self.normalize(image), height=self.tile_size, width=self.tile_size)
         ph, pw = padded.shape[:2]
         acc = np.zeros((ph, pw, self.num_classes), dtype=np.float32)
         weight = np.zeros((ph, pw, 1), dtype=np.float32)
@@ -159,9 +159,7 @@ class SlidingWindowPredictor:
         Returns:
           ``(B, h, w, C)`` float32 probabilities.
         """
-        tiles = np.asarray(tiles)
-        if tiles.ndim != 4 or tiles.shape[-1] != 3 or tiles.dtype != np.uint8:
-            raise ValueError(f"Expected uint8 tiles (B, h, w, 3), got {tiles.shape} {tiles.dtype}.")
+        tiles = check_rgb(tiles, what="SlidingWindowPredictor.predict_tiles", batch=True)
         x = tiles.astype(np.float32) / 255.0
         if not self.tta:
             return self._run(x)
@@ -218,8 +216,13 @@ def _starts(length: int, tile: int, stride: int) -> list[int]:
     return starts
 
 
-def _pad_to(image: np.ndarray, tile: int) -> np.ndarray:
-    pad_h, pad_w = max(tile - image.shape[0], 0), max(tile - image.shape[1], 0)
+def pad_to_size(image: np.ndarray, *, height: int, width: int) -> np.ndarray:
+    """Pad ``(H, W, C)`` at the bottom and right to at least ``height`` x ``width`` by reflection.
+
+    How images (and slide levels) smaller than a tile are padded before prediction; the
+    caller crops the prediction back. Returns ``image`` itself when it is large enough.
+    """
+    pad_h, pad_w = max(height - image.shape[0], 0), max(width - image.shape[1], 0)
     if not (pad_h or pad_w):
         return image
     # Reflection keeps tissue texture at the border; a one-pixel dimension cannot reflect.

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from lggseg.classes import IVYGAP_8, LGG_4, ClassScheme, read_palette
+from lggseg.classes import ClassScheme, read_palette, scheme_for_num_classes
 
 __all__ = ["TrainedModel", "load_trained_model", "MODEL_FILE", "NORMALIZER_FILE", "CLASSES_FILE"]
 
@@ -89,14 +89,15 @@ def load_trained_model(path: str | Path) -> TrainedModel:
             raise ValueError(
                 f"{classes_path} lists {scheme.num_classes} classes but {model_path} outputs {num_outputs}."
             )
-    elif num_outputs in (LGG_4.num_classes, IVYGAP_8.num_classes):
-        scheme = LGG_4 if num_outputs == LGG_4.num_classes else IVYGAP_8
-        notes.append(f"no {CLASSES_FILE} beside the model: {num_outputs} outputs read as {', '.join(scheme.codes)}")
     else:
-        raise ValueError(
-            f"{model_path} outputs {num_outputs} classes and there is no {classes_path}; write one "
-            f"(lggseg.classes.write_palette) to name them."
-        )
+        try:
+            scheme = scheme_for_num_classes(num_outputs)
+        except ValueError:
+            raise ValueError(
+                f"{model_path} outputs {num_outputs} classes and there is no {classes_path}; write one "
+                f"(lggseg.classes.write_palette) to name them."
+            ) from None
+        notes.append(f"no {CLASSES_FILE} beside the model: {num_outputs} outputs read as {', '.join(scheme.codes)}")
 
     normalizer = None
     normalizer_path = folder / NORMALIZER_FILE

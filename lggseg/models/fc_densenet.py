@@ -85,6 +85,50 @@ def fc_densenet(
       A functional ``keras.Model`` from float32 ``(B, H, W, 3)`` in [0, 1] to softmax
       probabilities ``(B, H, W, num_classes)`` (or ``(B, H * W, num_classes)``).
     """
+    down_blocks, up_blocks = _check_config(
+        num_classes=num_classes, input_shape=input_shape, initial_filters=initial_filters,
+        growth_rate=growth_rate, down_blocks=down_blocks, bottleneck_layers=bottleneck_layers,
+        up_blocks=up_blocks, dropout=dropout,
+    )
+    multiple = 2 ** len(down_blocks)
+    layers = keras.layers
+    net = _Layers(growth_rate=growth_rate, dropout=dropout, weight_decay=weight_decay)
+
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = PadToMultiple(multiple=multiple, mode=pad_mode, name="pad")(inputs)
+    x = net.conv(x, initial_filters, 3, "initial", rate=0)
+
+    skips = []
+    for i, n_layers in enumerate(down_blocks, start=1):
+        x, _ = net.dense_block(x, n_layers, f"down{i}")
+        skips.append(x)
+        channels = x.shape[-1]
+        x = net.relu_bn_conv(x, channels, 1, f"down{i}_transition", stride=2)
+    # The original builds one more transition down after the bottleneck; it feeds nothing.
+    _, added = net.dense_block(x, bottleneck_layers, "bottleneck")
+
+    for i, (n_layers, skip) in enumerate(zip(up_blocks, reversed(skips)), start=1):
+        # Only the new maps of the previous block are up-sampled (keeps the width bounded).
+        x = added[0] if len(added) == 1 else layers.Concatenate(axis=-1, name=f"up{i}_new_maps")(added)
+        x = layers.Conv2DTranspose(
+            x.shape[-1], 3, strides=2, padding="same", kernel_initializer="he_uniform",
+            kernel_regularizer=net.regularizer, name=f"up{i}_transition_conv",
+        )(x)
+        x = layers.Concatenate(axis=-1, name=f"up{i}_skip_concat")([x, skip])
+        x, added = net.dense_block(x, n_layers, f"up{i}")
+
+    x = CropToMatch(multiple=multiple, name=FEATURES_LAYER)([x, inputs])
+    x = net.conv(x, num_classes, 1, CLASSIFIER_LAYER, rate=0)
+    if flatten_output:
+        x = layers.Reshape((-1, num_classes), name="flatten")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _check_config(
+    *, num_classes, input_shape, initial_filters, growth_rate, down_blocks, bottleneck_layers, up_blocks, dropout
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The block lists as int tuples, or a ValueError naming the argument that cannot build a network."""
     down_blocks = tuple(int(n) for n in down_blocks)
     up_blocks = tuple(int(n) for n in up_blocks)
     if len(down_blocks) != len(up_blocks):
@@ -104,61 +148,37 @@ def fc_densenet(
         raise ValueError(f"fc_densenet: dropout must be in [0, 1), got {dropout}.")
     if len(input_shape) != 3:
         raise ValueError(f"fc_densenet: input_shape must be (H, W, channels), got {input_shape}.")
+    return down_blocks, up_blocks
 
-    multiple = 2 ** len(down_blocks)
-    layers = keras.layers
-    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
 
-    def conv(x, filters, size, prefix, *, rate, stride=1):
-        x = layers.Conv2D(
+class _Layers:
+    """GBM_WSSM's building blocks; every call adds named layers to the graph, in call order."""
+
+    def __init__(self, *, growth_rate: int, dropout: float, weight_decay: float):
+        self.growth_rate = growth_rate
+        self.dropout = dropout
+        self.regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+
+    def conv(self, x, filters, size, prefix, *, rate, stride=1):
+        x = keras.layers.Conv2D(
             filters, size, strides=stride, padding="same", kernel_initializer="he_uniform",
-            kernel_regularizer=regularizer, name=f"{prefix}_conv",
+            kernel_regularizer=self.regularizer, name=f"{prefix}_conv",
         )(x)
-        return layers.Dropout(rate, name=f"{prefix}_dropout")(x) if rate else x
+        return keras.layers.Dropout(rate, name=f"{prefix}_dropout")(x) if rate else x
 
-    def relu_bn_conv(x, filters, size, prefix, *, stride=1):
+    def relu_bn_conv(self, x, filters, size, prefix, *, stride=1):
         # Activation before batch normalisation, as in GBM_WSSM's RELU_BN.
-        x = layers.Activation("relu", name=f"{prefix}_relu")(x)
-        x = layers.BatchNormalization(axis=-1, name=f"{prefix}_bn")(x)
-        return conv(x, filters, size, prefix, rate=dropout, stride=stride)
+        x = keras.layers.Activation("relu", name=f"{prefix}_relu")(x)
+        x = keras.layers.BatchNormalization(axis=-1, name=f"{prefix}_bn")(x)
+        return self.conv(x, filters, size, prefix, rate=self.dropout, stride=stride)
 
-    def dense_block(x, n_layers, prefix):
+    def dense_block(self, x, n_layers, prefix):
         added = []
         for j in range(1, n_layers + 1):
-            new = relu_bn_conv(x, growth_rate, 3, f"{prefix}_layer{j}")
-            x = layers.Concatenate(axis=-1, name=f"{prefix}_layer{j}_concat")([x, new])
+            new = self.relu_bn_conv(x, self.growth_rate, 3, f"{prefix}_layer{j}")
+            x = keras.layers.Concatenate(axis=-1, name=f"{prefix}_layer{j}_concat")([x, new])
             added.append(new)
         return x, added
-
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = PadToMultiple(multiple=multiple, mode=pad_mode, name="pad")(inputs)
-    x = conv(x, initial_filters, 3, "initial", rate=0)
-
-    skips = []
-    for i, n_layers in enumerate(down_blocks, start=1):
-        x, _ = dense_block(x, n_layers, f"down{i}")
-        skips.append(x)
-        channels = x.shape[-1]
-        x = relu_bn_conv(x, channels, 1, f"down{i}_transition", stride=2)
-    # The original builds one more transition down after the bottleneck; it feeds nothing.
-    _, added = dense_block(x, bottleneck_layers, "bottleneck")
-
-    for i, (n_layers, skip) in enumerate(zip(up_blocks, reversed(skips)), start=1):
-        # Only the new maps of the previous block are up-sampled (keeps the width bounded).
-        x = added[0] if len(added) == 1 else layers.Concatenate(axis=-1, name=f"up{i}_new_maps")(added)
-        x = layers.Conv2DTranspose(
-            x.shape[-1], 3, strides=2, padding="same", kernel_initializer="he_uniform",
-            kernel_regularizer=regularizer, name=f"up{i}_transition_conv",
-        )(x)
-        x = layers.Concatenate(axis=-1, name=f"up{i}_skip_concat")([x, skip])
-        x, added = dense_block(x, n_layers, f"up{i}")
-
-    x = CropToMatch(multiple=multiple, name=FEATURES_LAYER)([x, inputs])
-    x = conv(x, num_classes, 1, CLASSIFIER_LAYER, rate=0)
-    if flatten_output:
-        x = layers.Reshape((-1, num_classes), name="flatten")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
-    return keras.Model(inputs, outputs, name=name)
 
 
 # The deprecated alias's defaults: what the scratch baseline changes (gin/scratch_fc_densenet.gin

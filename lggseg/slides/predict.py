@@ -156,18 +156,13 @@ def predict_slide(
       ValueError: naming the slide and the valid choices, for a bad level or mpp, an
         mpp on a slide without resolution, or a scheme that does not match the model.
     """
-    from lggseg.data.tissue import detect_tissue
     from lggseg.evaluation.sliding_window import SlidingWindowPredictor
 
     started = time.perf_counter()
     slide_path, out_dir = Path(slide_path), Path(out_dir)
     reader = SlideReader(slide_path)
     try:
-        if mpp is not None:
-            if level != 0:
-                raise ValueError(f"Give either level ({level}) or mpp ({mpp}), not both.")
-            level = reader.level_for_mpp(mpp)
-        level = reader.check_level(level)
+        level = _resolve_level(reader, level=level, mpp=mpp)
         predictor = SlidingWindowPredictor(
             model=model, tile_size=tile_size, overlap=overlap, batch_size=batch_size, tta=tta
         )
@@ -178,25 +173,8 @@ def predict_slide(
             )
         height, width = reader.level_shape(level)
         t = predictor.tile_size
-        # Levels smaller than a tile are reflect-padded, as SlidingWindowPredictor pads images.
-        ph, pw = max(height, t), max(width, t)
-        # The grid's rows and columns, from one column and one row of it (the full list of
-        # origins would grow with the slide's area).
-        ys = [y for y, _ in predictor.tile_origins(ph, t)]
-        xs = [x for _, x in predictor.tile_origins(t, pw)]
-
-        if tissue_only:
-            tiles = _tissue_tiles(reader, level=level, ys=ys, xs=xs, tile=t, tissue_level=tissue_level,
-                                  detect=detect_tissue)
-        else:
-            tiles = [(k, x) for k in range(len(ys)) for x in xs]
-        background = _background_index(scheme)
-        blender = BandBlender(
-            height=ph, width=pw, row_origins=ys, tile_size=t, stride=predictor.stride, window=predictor.window,
-            num_classes=predictor.num_classes, background=background, out_height=height, out_width=width,
-        )
-        # Raster order, except the last two tile rows, which go column by column together.
-        tiles = blender.order(tiles)
+        ys, xs, tiles, blender = _plan(reader, predictor, level=level, scheme=scheme, tissue_only=tissue_only,
+                                       tissue_level=tissue_level)
         stain = estimate_slide_stain(reader, level=level, normalizer=normalizer)
         factor = max(1, math.ceil(max(height, width) / overview_size))
         stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
@@ -225,11 +203,7 @@ def predict_slide(
         )
 
         pixels = {code: int(n) for code, n in zip(scheme.codes, stats.counts)}
-        if level_mpp is not None:
-            pixel_mm2 = level_mpp[0] * level_mpp[1] / 1e6
-            areas, unit = {c: n * pixel_mm2 for c, n in pixels.items()}, "mm2"
-        else:
-            areas, unit = {c: float(n) for c, n in pixels.items()}, "pixels"
+        areas, unit = _areas(pixels, level_mpp)
         seconds = time.perf_counter() - started
         areas_json = out_dir / f"{stem}_areas.json"
         areas_json.write_text(json.dumps(
@@ -293,6 +267,51 @@ def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[in
     return chosen
 
 
+def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, tissue_only: bool,
+          tissue_level: int | None) -> tuple[list[int], list[int], list[tuple[int, int]], BandBlender]:
+    """The tile grid's row and column origins, the tiles to predict in blending order, the blender."""
+    from lggseg.data.tissue import detect_tissue
+
+    height, width = reader.level_shape(level)
+    t = predictor.tile_size
+    # Levels smaller than a tile are reflect-padded, as SlidingWindowPredictor pads images.
+    ph, pw = max(height, t), max(width, t)
+    # The grid's rows and columns, from one column and one row of it (the full list of
+    # origins would grow with the slide's area).
+    ys = [y for y, _ in predictor.tile_origins(ph, t)]
+    xs = [x for _, x in predictor.tile_origins(t, pw)]
+
+    if tissue_only:
+        tiles = _tissue_tiles(reader, level=level, ys=ys, xs=xs, tile=t, tissue_level=tissue_level,
+                              detect=detect_tissue)
+    else:
+        tiles = [(k, x) for k in range(len(ys)) for x in xs]
+    background = _background_index(scheme)
+    blender = BandBlender(
+        height=ph, width=pw, row_origins=ys, tile_size=t, stride=predictor.stride, window=predictor.window,
+        num_classes=predictor.num_classes, background=background, out_height=height, out_width=width,
+    )
+    # Raster order, except the last two tile rows, which go column by column together.
+    return ys, xs, blender.order(tiles), blender
+
+
+def _resolve_level(reader: SlideReader, *, level: int, mpp: float | None) -> int:
+    """The level to predict at: ``level``, or the one nearest ``mpp``; checked against the slide."""
+    if mpp is not None:
+        if level != 0:
+            raise ValueError(f"Give either level ({level}) or mpp ({mpp}), not both.")
+        level = reader.level_for_mpp(mpp)
+    return reader.check_level(level)
+
+
+def _areas(pixels: dict[str, int], level_mpp: tuple[float, float] | None) -> tuple[dict[str, float], str]:
+    """Class areas in mm² when the level's resolution is known, else in pixels; and the unit."""
+    if level_mpp is not None:
+        pixel_mm2 = level_mpp[0] * level_mpp[1] / 1e6
+        return {c: n * pixel_mm2 for c, n in pixels.items()}, "mm2"
+    return {c: float(n) for c, n in pixels.items()}, "pixels"
+
+
 def estimate_slide_stain(reader: SlideReader, *, level: int,
                          normalizer: StainNormalizer | None) -> SourceStain | None:
     """The slide's one stain estimate at ``level``, or ``None`` without a normaliser.
@@ -350,6 +369,8 @@ def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int,
 def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, origins: list[tuple[int, int]],
                 tile: int) -> Iterator[np.ndarray]:
     """The tiles at ``(y, x)`` origins; one region read per run of overlapping tiles in the same row."""
+    from lggseg.evaluation.sliding_window import pad_to_size
+
     i = 0
     while i < len(origins):
         y0 = origins[i][0]
@@ -361,11 +382,8 @@ def _read_tiles(reader: SlideReader, *, level: int, height: int, width: int, ori
         x0, x1 = origins[i][1], origins[j][1] + tile
         region = reader.read_region(x=x0, y=y0, width=min(x1, width) - x0, height=min(y0 + tile, height) - y0,
                                     level=level)
-        pad_h, pad_w = tile - region.shape[0], (x1 - x0) - region.shape[1]
-        if pad_h > 0 or pad_w > 0:
-            # Only levels smaller than a tile get here; reflect like SlidingWindowPredictor.
-            mode = "reflect" if min(region.shape[:2]) > 1 else "edge"
-            region = np.pad(region, ((0, max(pad_h, 0)), (0, max(pad_w, 0)), (0, 0)), mode=mode)
+        # Only levels smaller than a tile need padding; the same as SlidingWindowPredictor's.
+        region = pad_to_size(region, height=tile, width=x1 - x0)
         for _, x in origins[i:j + 1]:
             yield region[:, x - x0:x - x0 + tile]
         i = j + 1

@@ -77,21 +77,8 @@ def write_synthetic_slide(
     choice = _block_choice(nby, nbx, distinct=distinct, glass_share=glass_share, seed=seed)
 
     def level_tiles(f: int) -> Iterator[np.ndarray]:
-        h, w, b = -(-height // f), -(-width // f), block // f
-        for ty in range(0, h, tile_size):
-            for tx in range(0, w, tile_size):
-                out = np.empty((tile_size, tile_size, 3), dtype=np.uint8)
-                y = ty
-                while y < ty + tile_size:
-                    hh = min(b - y % b, ty + tile_size - y)
-                    x = tx
-                    while x < tx + tile_size:
-                        ww = min(b - x % b, tx + tile_size - x)
-                        src = library[f][choice[min(y // b, nby - 1), min(x // b, nbx - 1)]]
-                        out[y - ty:y - ty + hh, x - tx:x - tx + ww] = src[y % b:y % b + hh, x % b:x % b + ww]
-                        x += ww
-                    y += hh
-                yield out
+        return _level_tiles(library[f], choice, height=-(-height // f), width=-(-width // f), block=block // f,
+                            tile_size=tile_size)
 
     def tags(f: int) -> dict:
         if mpp is None:
@@ -112,6 +99,32 @@ def write_synthetic_slide(
             extra = {"subifds": subifds} if (i == 0 and subifds) else {}
             tw.write(level_tiles(f), shape=shape, subfiletype=0 if i == 0 else 1, **options, **tags(f), **extra)
     return path
+
+
+def _level_tiles(blocks: list[np.ndarray], choice: np.ndarray, *, height: int, width: int, block: int,
+                 tile_size: int) -> Iterator[np.ndarray]:
+    """The TIFF tiles of one level, row by row: each cut from the blocks ``choice`` places there.
+
+    Args:
+      blocks: the level's block images (glass first), ``block`` x ``block`` each.
+      choice: ``(blocks down, blocks across)`` index into ``blocks`` per level-0 block.
+      height, width: the level's size; block: the block side at this level.
+    """
+    nby, nbx = choice.shape
+    for ty in range(0, height, tile_size):
+        for tx in range(0, width, tile_size):
+            out = np.empty((tile_size, tile_size, 3), dtype=np.uint8)
+            y = ty
+            while y < ty + tile_size:
+                hh = min(block - y % block, ty + tile_size - y)
+                x = tx
+                while x < tx + tile_size:
+                    ww = min(block - x % block, tx + tile_size - x)
+                    src = blocks[choice[min(y // block, nby - 1), min(x // block, nbx - 1)]]
+                    out[y - ty:y - ty + hh, x - tx:x - tx + ww] = src[y % block:y % block + hh, x % block:x % block + ww]
+                    x += ww
+                y += hh
+            yield out
 
 
 def _block_choice(nby: int, nbx: int, *, distinct: int, glass_share: float, seed: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
 from lggseg.stain.source_stain import STAIN_SAMPLE_PIXELS, RegionReader, SourceStain, image_reader, stain_sample
 
 
@@ -61,17 +62,14 @@ class StainNormalizer(abc.ABC):
 
     def estimate_source(self, image: np.ndarray) -> SourceStain:
         """The stain of one ``(H, W, 3)`` uint8 image, from its :func:`~lggseg.stain.source_stain.stain_sample`."""
-        image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-            raise ValueError(f"{self.method}: expected a uint8 RGB image (H, W, 3), got {image.shape} {image.dtype}.")
+        image = check_rgb(image, what=self.method)
         return self.estimate_region_source(height=image.shape[0], width=image.shape[1], read=image_reader(image))
 
     def estimate_region_source(self, *, height: int, width: int, read: RegionReader) -> SourceStain:
         """The stain of an image known only through ``read(x=, y=, width=, height=)`` (a slide level)."""
         self._check_fitted()
         sample = stain_sample(height=height, width=width, read=read)
-        if sample.dtype != np.uint8 or sample.ndim != 3 or sample.shape[-1] != 3:
-            raise ValueError(f"{self.method}: read() must return uint8 RGB (h, w, 3), got {sample.shape} {sample.dtype}.")
+        sample = check_rgb(sample, what=f"{self.method}: read()")
         return self._estimate_source(sample)
 
     def transform(self, images: np.ndarray, *, source: SourceStain | None = None) -> np.ndarray:
@@ -83,12 +81,7 @@ class StainNormalizer(abc.ABC):
             :mod:`lggseg.stain.source_stain`); else the estimate of the image these are
             regions of (:meth:`estimate_source`), applied to every one of them.
         """
-        images = np.asarray(images)
-        if images.dtype != np.uint8 or images.shape[-1] != 3 or images.ndim not in (3, 4):
-            raise ValueError(
-                f"{self.method}: expected uint8 RGB of shape (H, W, 3) or (B, H, W, 3), "
-                f"got {images.shape} {images.dtype}."
-            )
+        images = check_rgb(images, what=self.method, batch=None)
         self._check_fitted()
         single = images.ndim == 3
         batch = images[None] if single else images

@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
 from lggseg.stain._optical_density import OD_LUT, tissue_threshold
 from lggseg.stain.base import StainNormalizer
 from lggseg.stain.source_stain import SourceStain
@@ -124,7 +125,7 @@ class Macenko(StainNormalizer):
         Raises:
           ValueError: when the reference has no usable tissue (the reason is named).
         """
-        reference = _check_image(reference, what="macenko reference")
+        reference = check_rgb(reference, what="macenko reference")
         est = self.estimate(reference[None])
         if est.reasons[0] is not None:
             raise ValueError(f"macenko: the reference image cannot be used: {est.reasons[0]}.")
@@ -140,7 +141,7 @@ class Macenko(StainNormalizer):
 
     def estimate(self, images: np.ndarray) -> StainEstimate:
         """Stain vectors and concentration percentiles of each image of a ``(B, H, W, 3)`` batch."""
-        images = _check_batch(images)
+        images = check_rgb(images, what="macenko", batch=True)
         parts = [self._analyse(chunk)[0] for chunk in _chunks(images)]
         return StainEstimate(
             stain_matrix=np.concatenate([p.stain_matrix for p in parts]),
@@ -418,20 +419,6 @@ def _chunks(batch: np.ndarray):
     per = max(1, _CHUNK_PIXELS // max(1, batch.shape[1] * batch.shape[2]))
     for start in range(0, batch.shape[0], per):
         yield batch[start : start + per]
-
-
-def _check_image(image: np.ndarray, *, what: str) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{what}: expected uint8 RGB (H, W, 3), got {image.shape} {image.dtype}.")
-    return image
-
-
-def _check_batch(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"macenko: expected a uint8 RGB batch (B, H, W, 3), got {images.shape} {images.dtype}.")
-    return images
 
 
 def _fitted_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
 from lggseg.stain._optical_density import tissue_mask
 from lggseg.stain.base import StainNormalizer
 from lggseg.stain.source_stain import SourceStain
@@ -50,9 +51,7 @@ class Reinhard(StainNormalizer):
         Raises:
           ValueError: when the reference is not uint8 RGB or has a flat channel.
         """
-        reference = np.asarray(reference)
-        if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[-1] != 3:
-            raise ValueError(f"reinhard reference: expected uint8 RGB (H, W, 3), got {reference.shape} {reference.dtype}.")
+        reference = check_rgb(reference, what="reinhard reference")
         means, stds = _lab_stats(_to_lab(reference))
         if stds.min() < 1e-3:
             raise ValueError(f"reinhard: the reference image has a flat LAB channel (stds {stds.round(4).tolist()}).")

@@ -27,6 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lggseg.data.image_checks import check_rgb
 from lggseg.stain.base import StainNormalizer
 from lggseg.stain.source_stain import SourceStain
 
@@ -63,9 +64,7 @@ class _StaintoolsAdapter(StainNormalizer):
         Raises:
           ValueError: when the reference is not uint8 RGB or staintools cannot fit it.
         """
-        reference = np.asarray(reference)
-        if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[-1] != 3:
-            raise ValueError(f"{self.method} reference: expected uint8 RGB (H, W, 3), got {reference.shape} {reference.dtype}.")
+        reference = check_rgb(reference, what=f"{self.method} reference")
         normalizer = _staintools().StainNormalizer(method=self._staintools_method)
         try:
             with _raise_float_errors():

@@ -10,6 +10,8 @@ from typing import Any
 
 import keras
 
+from lggseg.progress import progress_bar
+
 
 class EpochEnd(keras.callbacks.Callback):
     """After every epoch: stop on a non-finite loss, else hand the logs to ``on_epoch``.
@@ -60,23 +62,10 @@ class RichProgress(keras.callbacks.Callback):
 
     def __init__(self, *, phase_index: int, num_phases: int, epochs: int, steps: int, description: str):
         super().__init__()
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("[bold]phase {task.fields[phase]}[/bold] epoch {task.fields[epoch]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+        self._progress = progress_bar(
+            label="[bold]phase {task.fields[phase]}[/bold] epoch {task.fields[epoch]}",
+            fields=("loss {task.fields[loss]}",),
+            elapsed=True,
         )
         self._phase = f"{phase_index}/{num_phases}"
         self._epochs = epochs

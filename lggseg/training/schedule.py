@@ -17,6 +17,8 @@ from typing import Literal
 
 import keras
 
+from lggseg.evaluation.metric_names import check_metric_name
+
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
 
@@ -31,9 +33,10 @@ class Phase:
       learning_rate: the optimizer's learning rate for this phase.
       epochs: epochs in this phase.
       optimizer: one of ``adam``, ``adamw``, ``sgd``, ``rmsprop``.
-      early_stop_metric: a validation metric to watch after every epoch, named
-        ``<CLASS>_<metric>`` (``LE_recall``, ``IT_f1``) or a global one (``macro_f1``,
-        ``accuracy``, ``miou``); ``None`` trains all epochs.
+      early_stop_metric: a validation metric to watch after every epoch, by its flat name
+        (:func:`lggseg.evaluation.metrics.metric_names`: ``LE_recall``, ``IT_f1``,
+        ``macro_f1``, ...); ``None`` trains all epochs. Checked here for its form, and
+        against the data's classes at the first validation.
       early_stop_patience: epochs without improvement before the phase ends.
       freeze_batchnorm: keep every BatchNormalization layer frozen (inference mode, the
         source's statistics) even inside the unfrozen layers, as Keras' transfer-learning
@@ -62,6 +65,9 @@ class Phase:
             raise ValueError(f"A phase needs at least one epoch, got epochs={self.epochs}.")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        if self.early_stop_metric is not None:
+            # A typo fails when the gin file is read, not after the first epoch.
+            check_metric_name(self.early_stop_metric)
 
     def describe(self) -> str:
         depth = "all layers" if self.layers_to_unfreeze == "all" else (

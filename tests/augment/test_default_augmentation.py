@@ -54,7 +54,7 @@ def test_bad_samples_are_refused(sample):
     image, mask = sample
     with pytest.raises(ValueError, match="mask must be"):
         default_augmentation()(image, mask[:10], rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="image must be uint8"):
+    with pytest.raises(ValueError, match=r"augmentation: image: expected uint8 RGB \(H, W, 3\)"):
         default_augmentation()(image.astype(np.float32), mask, rng=np.random.default_rng(0))
 
 

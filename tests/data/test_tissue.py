@@ -43,7 +43,7 @@ def test_close_fills_pinholes_and_open_removes_specks():
 
 
 def test_rejects_non_rgb():
-    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
+    with pytest.raises(ValueError, match=r"detect_tissue: expected uint8 RGB \(H, W, 3\), got shape \(4, 4\)"):
         detect_tissue(np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError, match="0..255"):
         detect_tissue(slide(4, 4), saturation_min=300)

@@ -151,3 +151,4 @@ def test_confusion_agrees_with_a_direct_count(pairs):
     for c, name in enumerate(NAMES):
         recall = scores["per_class"][name]["recall"]
         assert recall is None if not (y == c).any() else recall == pytest.approx(np.mean(pred[y == c] == c))
+

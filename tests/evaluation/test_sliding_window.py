@@ -103,3 +103,18 @@ def test_flattened_outputs_like_the_original_gbm_wssm_are_reshaped(fc_model, ran
     np.testing.assert_allclose(
         SlidingWindowPredictor(model=flat).predict(image), SlidingWindowPredictor(model=base).predict(image), atol=1e-6
     )
+
+
+def test_pad_to_size_reflects_at_the_bottom_and_right_only():
+    from lggseg.evaluation.sliding_window import pad_to_size
+
+    image = np.arange(3 * 4 * 1, dtype=np.uint8).reshape(3, 4, 1)
+    assert pad_to_size(image, height=3, width=2) is image
+    padded = pad_to_size(image, height=5, width=6)
+    assert padded.shape == (5, 6, 1)
+    np.testing.assert_array_equal(padded[:3, :4], image)
+    np.testing.assert_array_equal(padded[3, :4, 0], image[1, :, 0])  # reflection, edge row not repeated
+    np.testing.assert_array_equal(padded[:3, 4, 0], image[:, 2, 0])
+    # A one-pixel dimension cannot reflect: it repeats its edge instead.
+    line = np.arange(4, dtype=np.uint8).reshape(1, 4, 1)
+    np.testing.assert_array_equal(pad_to_size(line, height=3, width=4)[:, :, 0], np.tile(line[:, :, 0], (3, 1)))

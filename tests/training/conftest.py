@@ -16,6 +16,9 @@ TINY = [
     "train.steps_per_epoch = 2",
     "train.batch_size = 4",
     "train.progress = False",
+    # ivygap_transfer.gin gives its phases epochs of their own (2 and 8), not a macro.
+    "head/phase.epochs = 1",
+    "all/phase.epochs = 1",
     "fc_densenet.initial_filters = 8",
     "fc_densenet.growth_rate = 4",
     "fc_densenet.down_blocks = (1, 1)",
