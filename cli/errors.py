@@ -12,7 +12,9 @@ line. Wrap a command (or the part of it that calls the library) in :func:`cli_er
 
 A check of one option's value made in the command itself, before the library runs, raises
 ``typer.BadParameter`` instead: Typer then prints the usage and names the option. Both exit
-with code 2; anything else (a bug) still shows its traceback.
+with code 2. A full disk, a read-only folder or a permission error (see
+:mod:`lggseg.atomic_write`) is one line with what to do, exit code 74. Anything else (a bug)
+still shows its traceback.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from collections.abc import Iterator, Mapping
 
 import typer
 
-__all__ = ["USAGE_ERROR", "INTERRUPTED", "cli_errors"]
+__all__ = ["INTERRUPTED", "USAGE_ERROR", "WRITE_ERROR", "cli_errors"]
 
 # click's code for usage errors, so a bad file or value exits as a bad option does.
 USAGE_ERROR = 2
 # The shell's code for a process ended by SIGINT (128 + 2).
 INTERRUPTED = 130
+# sysexits.h EX_IOERR: a full disk, a read-only folder, a permission error.
+WRITE_ERROR = 74
 
 
 @contextlib.contextmanager
@@ -63,9 +67,16 @@ def cli_errors(
     except (typer.Exit, typer.Abort):
         raise
     except Exception as err:
+        from lggseg.atomic_write import explain_write_error
+
         code = next((c for kind, c in codes.items() if isinstance(err, kind)), None)
         if code is None and isinstance(err, (ValueError, FileNotFoundError)):
             code = USAGE_ERROR
+        disk = explain_write_error(err) if code is None else None
+        if disk is not None:
+            # A full disk or a read-only folder: what to do, not a traceback.
+            typer.secho(f"error: {disk}", fg="red", err=True)
+            raise typer.Exit(code=WRITE_ERROR) from None
         if code is None:
             raise
         # One line: the library's messages are single sentences; keep a multi-line one whole.

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from lggseg_cli.errors import cli_errors
 from lggseg_cli.options import GinFiles, GinParams, apply_gin
 
 RunDir = Annotated[
@@ -81,19 +82,7 @@ def _run(gin_files, gin_params, run_dir: Path | None, *, default_name: str, over
         run_dir = Path("runs") / f"{stem}-{stamp}"
     typer.echo(f"run directory: {run_dir}  (rerun with --run-dir {run_dir} to resume)", err=True)
     train_fn = gin.get_configurable("lggseg.training.train")
-    try:
+    hint = f"finished epochs are saved. Resume with: --run-dir {run_dir}"
+    with cli_errors(exit_codes={TrainingDiverged: 3}, interrupt_hint=hint):
         # A transfer experiment whose GBM source is not cached yet pretrains it first.
         train_with_source(train_fn, run_dir=run_dir, overwrite=overwrite, allow_config_change=allow_config_change)
-    except TrainingDiverged as err:
-        typer.secho(str(err), fg="red", err=True)
-        raise typer.Exit(code=3) from None
-    except KeyboardInterrupt:
-        typer.secho(
-            f"\ninterrupted; finished epochs are saved. Resume with: --run-dir {run_dir}",
-            fg="yellow",
-            err=True,
-        )
-        raise typer.Exit(code=130) from None
-    except (ValueError, FileNotFoundError) as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(code=2) from None

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
+
 __all__ = [
     "ClassScheme",
     "ClassMapping",
@@ -286,5 +288,6 @@ def write_palette(scheme: ClassScheme, path: str | Path) -> Path:
     lines = ["\t".join(_PALETTE_HEADER)]
     for i, (code, (r, g, b), name) in enumerate(zip(scheme.codes, scheme.colours, scheme.names)):
         lines.append(f"{i}\t{code}\t{r}\t{g}\t{b}\t{name}")
-    path.write_text("\n".join(lines) + "\n")
+    with atomic_write(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     return path

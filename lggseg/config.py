@@ -13,6 +13,8 @@ from pathlib import Path
 
 import gin
 
+from lggseg.atomic_write import atomic_write
+
 # The subpackages that register configurables. Importing them imports keras, so the
 # backend must be chosen (KERAS_BACKEND) before parse() is called.
 CONFIGURABLE_PACKAGES = (
@@ -68,7 +70,8 @@ def write_operative_config(run_dir: str | Path) -> Path:
     """Write gin's operative config (what was actually used) to ``run_dir/config.gin``."""
     path = Path(run_dir) / "config.gin"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(gin.operative_config_str())
+    with atomic_write(path) as tmp:
+        tmp.write_text(gin.operative_config_str())
     return path
 
 

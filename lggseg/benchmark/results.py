@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lggseg.atomic_write import atomic_write
 from lggseg.benchmark.plot import plot_f1
 from lggseg.benchmark.runner import Outcome, is_finished, read_outcome
 from lggseg.benchmark.suite import Job, Suite
@@ -207,10 +208,10 @@ def write_results(
         "suite": _suite_dict(suite),
         "results": summary,
     }
-    tmp = paths["json"].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2))
-    tmp.replace(paths["json"])
-    paths["md"].write_text(markdown(summary, classes=classes, command=command, date=date))
+    with atomic_write(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(document, indent=2))
+    with atomic_write(paths["md"]) as tmp:
+        tmp.write_text(markdown(summary, classes=classes, command=command, date=date))
     plot_f1(summary, classes=classes, path=paths["png"])
     return paths
 
@@ -221,13 +222,11 @@ def write_results(
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     import csv
 
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
+    with atomic_write(path) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    tmp.replace(path)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

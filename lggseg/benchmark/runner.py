@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lggseg.atomic_write import atomic_write
 from lggseg.benchmark.suite import Job
 
 LOG_NAME = "benchmark.log"
@@ -285,9 +286,8 @@ def _record(run_dir: Path, job: Job, command: list[str], outcome: Outcome, *, ke
         "gin_files": list(job.gin_files),
         "gin_params": list(job.gin_params),
     }
-    tmp = run_dir / (OUTCOME_NAME + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, run_dir / OUTCOME_NAME)
+    with atomic_write(run_dir / OUTCOME_NAME) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
     return outcome
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.evaluation.metrics import is_background
 
 __all__ = [
@@ -106,7 +107,8 @@ class DecisionRule:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        with atomic_write(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.classes import ClassScheme
 from lggseg.evaluation.overlay import overlay
 
@@ -44,7 +45,8 @@ def save_figure(fig, path: str | Path, *, dpi: int = 100) -> Path:
     """Write ``fig`` as PNG (creating the folder); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format="png")
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
     return path
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lggseg.atomic_write import atomic_write
 from lggseg.classes import ClassScheme
 from lggseg.evaluation import plots
 from lggseg.evaluation.decision import DecisionResult
@@ -77,7 +78,8 @@ def write_report(
     payload = dict(metrics)
     if decisions:
         payload["decision_rules"] = [d.to_dict() for d in decisions]
-    (out / "metrics.json").write_text(json.dumps(_json_safe(payload), indent=2))
+    with atomic_write(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(_json_safe(payload), indent=2))
 
     figures = _figures(plot_dir if with_plots else None, metrics=metrics, scheme=scheme, history=history,
                        examples=examples)
@@ -98,7 +100,8 @@ def write_report(
     for caption, rel in figures:
         lines += [f"### {caption}", "", f"![{caption}]({rel})", ""]
     report = out / "report.md"
-    report.write_text("\n".join(lines).rstrip() + "\n")
+    with atomic_write(report) as tmp:
+        tmp.write_text("\n".join(lines).rstrip() + "\n")
     return report
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.data.image_checks import check_rgb
 from lggseg.stain.source_stain import STAIN_SAMPLE_PIXELS, RegionReader, SourceStain, image_reader, stain_sample
 
@@ -161,5 +162,6 @@ class StainNormalizer(abc.ABC):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {"method": self.method, "reference": self.reference_name, "config": self.get_config()}
-        path.write_text(json.dumps(record, indent=2))
+        with atomic_write(path) as tmp:
+            tmp.write_text(json.dumps(record, indent=2))
         return path

@@ -17,12 +17,12 @@ every batch is a function of (seed, epoch, index) (see :mod:`lggseg.training.pip
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.training.console import say
 
 __all__ = ["TRAINING_STATE", "restore_training_state", "save_training_state"]
@@ -48,11 +48,8 @@ def _variables(net: keras.Model) -> dict[str, keras.Variable]:
 def save_training_state(net: keras.Model, run_dir: Path, *, phase: int, epoch: int) -> None:
     """Write the optimizer's and the seed generators' variables, stamped ``(phase, epoch)``, atomically."""
     arrays = {key: np.asarray(v.numpy()) for key, v in _variables(net).items()}
-    path = run_dir / TRAINING_STATE
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
+    with atomic_write(run_dir / TRAINING_STATE) as tmp, tmp.open("wb") as fh:
         np.savez(fh, stamp=np.array([phase, epoch]), **arrays)
-    os.replace(tmp, path)
 
 
 def restore_training_state(net: keras.Model, run_dir: Path, *, phase: int, epoch: int) -> bool:

@@ -22,9 +22,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from lggseg.atomic_write import atomic_write
 
 
 MARKER = "lggseg-run.json"
@@ -123,10 +124,9 @@ def clear_run_files(run_dir: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file so that a kill never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    os.replace(tmp, path)
+    """Write JSON atomically (see :mod:`lggseg.atomic_write`)."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
 
 
 def _json_default(value):
@@ -140,10 +140,9 @@ def _json_default(value):
 
 
 def save_model_atomic(model, path: Path) -> None:
-    """``model.save`` through a temporary file (a kill mid-save keeps the old file)."""
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    """``model.save`` atomically (a kill mid-save keeps the old file)."""
+    with atomic_write(path) as tmp:
+        model.save(tmp)
 
 
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:
@@ -154,12 +153,10 @@ def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     fields: list[str] = []
     for r in rows:
         fields.extend(k for k in r if k not in fields)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
+    with atomic_write(path) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def update_last_history_row(run_dir: Path, values: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.data.source import DataSource
 from lggseg.training.console import say
 
@@ -167,7 +168,8 @@ class SourcePretraining:
 
     def write(self, run_dir: Path) -> None:
         """``config.gin`` of the stage: :meth:`requested`, never the experiment's gin config."""
-        (run_dir / "config.gin").write_text(self.requested())
+        with atomic_write(run_dir / "config.gin") as tmp:
+            tmp.write_text(self.requested())
 
 
 class SourceNotPretrained(LookupError):

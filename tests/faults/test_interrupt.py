@@ -17,27 +17,6 @@ import pytest
 
 import lggseg.models  # noqa: F401  (registers the custom layers a checkpoint holds)
 
-TINY_EXPERIMENT = """
-train.data = @synthetic_source()
-synthetic_source.count = 6
-synthetic_source.size = 64
-synthetic_source.num_classes = 4
-train.model = @fc_densenet
-fc_densenet.num_classes = 4
-fc_densenet.initial_filters = 8
-fc_densenet.growth_rate = 4
-fc_densenet.down_blocks = (1,)
-fc_densenet.bottleneck_layers = 1
-fc_densenet.up_blocks = (1,)
-train.phases = [@phase()]
-phase.layers_to_unfreeze = 'all'
-phase.epochs = 60
-train.tile_size = 32
-train.batch_size = 2
-train.steps_per_epoch = 3
-train.progress = False
-train.decision_rule = False
-"""
 
 
 def _default_sigint() -> None:
@@ -73,15 +52,9 @@ def _epochs(run_dir: Path) -> list[int]:
         return [int(r["epoch"]) for r in csv.DictReader(fh)]
 
 
-@pytest.fixture
-def experiment(tmp_path) -> Path:
-    path = tmp_path / "tiny.gin"
-    path.write_text(TINY_EXPERIMENT)
-    return path
-
-
 @pytest.mark.slow
-def test_first_ctrl_c_stops_after_the_current_step_and_the_run_resumes(experiment, tmp_path):
+def test_first_ctrl_c_stops_after_the_current_step_and_the_run_resumes(tiny_experiment, tmp_path):
+    experiment = tiny_experiment
     run_dir = tmp_path / "run"
     process = _start(experiment, run_dir)
     _wait_for_epochs(run_dir, process, epochs=2)
@@ -105,7 +78,8 @@ def test_first_ctrl_c_stops_after_the_current_step_and_the_run_resumes(experimen
 
 
 @pytest.mark.slow
-def test_second_ctrl_c_stops_at_once_without_corrupting_the_checkpoint(experiment, tmp_path):
+def test_second_ctrl_c_stops_at_once_without_corrupting_the_checkpoint(tiny_experiment, tmp_path):
+    experiment = tiny_experiment
     run_dir = tmp_path / "run"
     process = _start(experiment, run_dir)
     _wait_for_epochs(run_dir, process, epochs=1)
