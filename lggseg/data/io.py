@@ -163,14 +163,18 @@ def _open_checked(path: Path, data: bytes) -> Iterator[tuple[Image.Image, bool]]
     import io
 
     # PIL can be told globally to pad truncated files with grey; a data set must never
-    # be read that way, so the flag is forced off while this file decodes.
-    saved = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    # be read that way, so the flag is forced off while this file decodes. PIL's own
+    # decompression-bomb limit is replaced by lggseg's stated one (max_image_pixels()).
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS
+    ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = False, None
     try:
         im = Image.open(io.BytesIO(data))
+        _check_size(path, im.size)
         # PIL silently keeps the high byte of 16-bit RGB PNG/TIFF; the raw mode tells.
         sixteen_bit = any(";16" in str(tile.args) for tile in (im.tile or ()))
         im.load()
+    except ImageTooLarge:
+        raise
     except Image.UnidentifiedImageError as err:
         raise ValueError(
             f"{path}: not an image in a format lggseg reads (PNG, JPEG or TIFF expected); "
@@ -183,11 +187,55 @@ def _open_checked(path: Path, data: bytes) -> Iterator[tuple[Image.Image, bool]]
             f"not an image; replace it with a complete copy or remove it from the folder."
         ) from err
     finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+        ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = saved
+    im = _upright(path, im)
     try:
         yield im, sixteen_bit
     finally:
         im.close()
+
+
+# Images larger than this are not read whole: 20000 x 20000 RGB is 1.2 GB as uint8.
+DEFAULT_MAX_IMAGE_PIXELS = 20000 * 20000
+
+
+def max_image_pixels() -> int:
+    """The largest image read whole, in pixels: ``$LGGSEG_MAX_IMAGE_PIXELS`` or 400 million."""
+    import os
+
+    value = os.environ.get("LGGSEG_MAX_IMAGE_PIXELS", "")
+    try:
+        return int(value) if value else DEFAULT_MAX_IMAGE_PIXELS
+    except ValueError:
+        raise ValueError(f"LGGSEG_MAX_IMAGE_PIXELS={value!r} is not a whole number of pixels.") from None
+
+
+class ImageTooLarge(ValueError):
+    """An image with more pixels than :func:`max_image_pixels` (read it as a slide instead)."""
+
+
+def _check_size(path: Path, size: tuple[int, int]) -> None:
+    limit = max_image_pixels()
+    if size[0] * size[1] > limit:
+        raise ImageTooLarge(
+            f"{path}: {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels is more than lggseg reads whole "
+            f"({limit:,}, LGGSEG_MAX_IMAGE_PIXELS). Convert it to a pyramidal TIFF and predict it as a "
+            f"slide (lggseg predict RUN slide.tif, bounded memory), or raise LGGSEG_MAX_IMAGE_PIXELS "
+            f"if the machine has the memory."
+        )
+
+
+def _upright(path: Path, im: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation (as viewers show the image, and as masks are drawn on it)."""
+    orientation = im.getexif().get(0x0112, 1)
+    if orientation in (None, 1):
+        return im
+    from PIL import ImageOps
+
+    _warn(path, f"rotated/flipped by its EXIF orientation {orientation}, as image viewers show it")
+    upright = ImageOps.exif_transpose(im)
+    im.close()
+    return upright
 
 
 def _read_16_bit_colour(path: Path, data: bytes, im: Image.Image) -> np.ndarray:

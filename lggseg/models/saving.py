@@ -43,8 +43,17 @@ def load_model(path: str | Path, *, compile: bool = False) -> keras.Model:
             f"no architecture: build the model (e.g. lggseg.models.fc_densenet()) and call "
             f"lggseg.models.load_weights(model, path)."
         )
+    import zipfile
+
     import lggseg.models  # noqa: F401  (registers lggseg's custom layers)
 
+    # Keras answers "File not found" for a file that exists but is truncated.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is damaged: it exists ({path.stat().st_size:,} bytes) but is not a complete .keras "
+            f"archive (truncated by a kill or a full disk, or not a Keras 3 model); replace it with a "
+            f"complete copy."
+        )
     return keras.saving.load_model(path, compile=compile)
 
 

@@ -9,7 +9,7 @@ import keras
 
 from lggseg.training import run_dir as rd
 from lggseg.training.checkpoint import TRAINING_STATE
-from lggseg.training.run import TrainingRun
+from lggseg.training.run import TrainingRun, note_collapse
 
 __all__ = ["finish_run", "run_summary"]
 
@@ -58,6 +58,7 @@ def _fit_decision_rule(run: TrainingRun, *, sampled) -> tuple[dict[str, Any], An
         decision_rules=[rule],
         decision_fitted_on="these validation images (so its numbers are optimistic)",
     )
+    note_collapse(both.metrics)
     return both.metrics, both.examples, both.decisions
 
 

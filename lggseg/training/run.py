@@ -20,9 +20,10 @@ import keras
 
 from lggseg.classes import ClassScheme
 from lggseg.data.source import DataSource
-from lggseg.evaluation.metrics import flat_metrics, metric_by_name
+from lggseg.evaluation.metrics import flat_metrics, metric_by_name, prediction_collapse
 from lggseg.training import run_dir as rd
 from lggseg.training.checkpoint import save_training_state
+from lggseg.training.console import say
 from lggseg.training.interrupt import StopRequest, TrainingInterrupted
 from lggseg.training.schedule import Phase
 
@@ -94,6 +95,7 @@ class TrainingRun:
         result = self.evaluator(
             predictor=self.predictor, source=self.val_src, sample_pixels_per_class=sample_pixels_per_class
         )
+        note_collapse(result.metrics)
         self.latest_metrics = result.metrics
         return result
 
@@ -144,6 +146,14 @@ class TrainingRun:
         self.state.phases_done, self.state.epochs_done = k, 0
         self.state.early_stop_best, self.state.early_stop_wait = None, 0
         self.state.save(self.dir)
+
+
+def note_collapse(metrics: dict[str, Any]) -> None:
+    """Say so, and add it to the metrics' notes (so reports show it), when predictions collapsed to one class."""
+    warning = prediction_collapse(metrics)
+    if warning is not None:
+        say(f"warning: {warning}")
+        metrics.setdefault("notes", []).append(f"Warning: {warning}.")
 
 
 def history_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -63,8 +63,12 @@ class Phase:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}.")
         if self.epochs < 1:
             raise ValueError(f"A phase needs at least one epoch, got epochs={self.epochs}.")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)) or not (
+            self.learning_rate > 0
+        ):
+            raise ValueError(
+                f"learning_rate must be a positive number such as 1e-4, got {self.learning_rate!r}."
+            )
         if self.early_stop_metric is not None:
             # A typo fails when the gin file is read, not after the first epoch.
             check_metric_name(self.early_stop_metric)

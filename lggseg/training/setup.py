@@ -151,19 +151,40 @@ def load_or_build_model(
     """The checkpoint of a run to resume, else a freshly built model and a fresh state."""
     from lggseg.training.distribution import distribution_scope
 
+    from lggseg.models import load_model
+
     checkpoint = run_dir / "checkpoint.keras"
     if state is not None and checkpoint.is_file():
-        import lggseg.losses  # noqa: F401  registers the losses a checkpoint was compiled with
-        import lggseg.models  # noqa: F401
-
-        with distribution_scope():
-            net = keras.saving.load_model(checkpoint, compile=False)
+        try:
+            with distribution_scope():
+                net = load_model(checkpoint)
+        except ValueError as err:
+            return _resume_from_last_phase(run_dir, state=state, damaged=err)
         say(f"resuming {run_dir}: {state.phases_done} phase(s) and {state.epochs_done} epoch(s) of the next done")
         return net, state
     with distribution_scope():
         net = model()
     # Nothing was checkpointed (or no run was here): start afresh.
     return net, rd.RunState()
+
+
+def _resume_from_last_phase(run_dir: Path, *, state: rd.RunState, damaged: ValueError) -> tuple[keras.Model, rd.RunState]:
+    """A damaged checkpoint: go on from ``phase_K.keras``, the end of the last finished phase."""
+    from lggseg.models import load_model
+    from lggseg.training.distribution import distribution_scope
+
+    last = run_dir / f"phase_{state.phases_done}.keras"
+    if state.phases_done == 0 or not last.is_file():
+        raise ValueError(
+            f"{damaged} No phase of this run had finished, so there is nothing to resume from: delete "
+            f"{run_dir} (or use another --run-dir) to start afresh."
+        ) from None
+    with distribution_scope():
+        net = load_model(last)
+    say(f"warning: {damaged} Resuming {run_dir} from {last.name} instead: the {state.epochs_done} finished "
+        f"epoch(s) of phase {state.phases_done + 1} are trained again.")
+    state.epochs_done, state.early_stop_best, state.early_stop_wait = 0, None, 0
+    return net, state
 
 
 def check_classes(net: keras.Model, data: DataSource) -> None:

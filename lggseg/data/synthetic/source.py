@@ -114,7 +114,8 @@ def write_dataset(out: str | Path, *, source: DataSource) -> Path:
     source's class scheme, so the folder reads back with the folder data source.
 
     Args:
-      out: the folder to write (created; existing files of the same name are replaced).
+      out: the folder to write (created); it must be new or empty, so that old and new
+        tiles never mix in one data set.
       source: any data source, e.g. a :class:`SyntheticSource`.
 
     Returns:
@@ -123,6 +124,11 @@ def write_dataset(out: str | Path, *, source: DataSource) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a folder; choose a folder for the data set.")
+    if out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"{out} is not empty ({', '.join(sorted(p.name for p in out.iterdir())[:5])}); writing into it "
+            f"would mix old and new tiles. Choose a new folder, or delete this one first."
+        )
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     for sample in source:
