@@ -173,6 +173,14 @@ def _resolve_scheme(
         return scheme, "the scheme argument"
     if (directory / "palette.tsv").is_file():
         return read_palette(directory / "palette.tsv"), f"from {directory / 'palette.tsv'}"
+    # Index masks carry no class names: say which scheme they are read in (8-class IvyGAP
+    # masks read as LGG classes would be scored silently wrong).
+    warnings.warn(
+        f"{directory}: no palette.tsv, so mask indices are read as the 4 LGG classes "
+        f"({', '.join(f'{i}={c}' for i, c in enumerate(LGG_4.codes))}); add a palette.tsv (lggseg data "
+        f"synth writes one) or pass palette= / scheme= if the masks use other classes.",
+        UserWarning, stacklevel=3,
+    )
     return LGG_4, "the default LGG_4, as the folder has no palette.tsv"
 
 

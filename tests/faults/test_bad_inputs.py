@@ -109,3 +109,14 @@ def test_a_damaged_checkpoint_resumes_from_the_last_finished_phase(tmp_path):
     _train(tmp_path, phases=phases)
     final = json.loads((tmp_path / "state.json").read_text())
     assert final["status"] == "finished" and final["phases_done"] == 2
+
+
+def test_index_masks_without_a_palette_say_which_classes_they_are_read_as(tmp_path):
+    from lggseg.data import FolderSource
+    from lggseg.data.synthetic import write_dataset
+
+    write_dataset(tmp_path / "data", source=SyntheticSource(count=2, size=32, num_classes=4, seed=1))
+    (tmp_path / "data" / "palette.tsv").unlink()
+    with pytest.warns(UserWarning, match=r"no palette.tsv, so mask indices are read as the 4 LGG classes \(0=BG"):
+        source = FolderSource(directory=tmp_path / "data")
+    assert source.scheme == LGG_4
