@@ -35,6 +35,7 @@ import numpy as np
 
 from lggseg.data.image_checks import check_rgb
 from lggseg.stain._optical_density import OD_LUT, tissue_threshold
+from lggseg.stain._percentiles import angle_percentiles, top_percentile
 from lggseg.stain.base import StainNormalizer
 from lggseg.stain.source_stain import SourceStain
 
@@ -181,7 +182,7 @@ class Macenko(StainNormalizer):
         for i in range(b):
             if tissue[i] is not None:
                 x, y = np.matmul(plane[i].T.astype(np.float32), tissue[i])
-                phi[i] = _angle_percentiles(x, y, self.alpha)
+                phi[i] = angle_percentiles(x, y, self.alpha)
 
         v_min = np.einsum("bij,bj->bi", plane, np.stack([np.cos(phi[:, 0]), np.sin(phi[:, 0])], axis=1))
         v_max = np.einsum("bij,bj->bi", plane, np.stack([np.cos(phi[:, 1]), np.sin(phi[:, 1])], axis=1))
@@ -203,7 +204,7 @@ class Macenko(StainNormalizer):
         stains = np.where(bad[:, None, None], _STANDIN, stains).astype(np.float32)
 
         conc = _concentrations(od, stains, self.regularizer)
-        max_c = _top_percentile(conc, 99.0)  # (b, 2), over all pixels as in the paper
+        max_c = top_percentile(conc, 99.0)  # (b, 2), over all pixels as in the paper
         for i in range(b):
             if reasons[i] is None and max_c[i].min() <= 1e-6:
                 which = "H" if max_c[i, 0] <= 1e-6 else "E"
@@ -336,55 +337,6 @@ def _concentrations(od: np.ndarray, stains: np.ndarray, regularizer: float) -> n
     c1 = np.where(inside, a[:, 0], np.where(first, r[:, 0], 0.0))
     c2 = np.where(inside, a[:, 1], np.where(first, 0.0, r[:, 1]))
     return np.stack([c1, c2], axis=1).astype(np.float32)
-
-
-def _angle_percentiles(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, float]:
-    """The ``alpha`` and ``100 - alpha`` percentiles of ``arctan2(y, x)`` (linear interpolation).
-
-    Order statistics need only a monotone function of the angle: ``y / x`` when every
-    ``x > 0`` (tissue OD projected on the principal axis, the usual case), which is
-    cheaper than arctan2; the two neighbouring order statistics are then converted.
-    """
-    if x.min() > 0:
-        ratio = y / x
-        lo, hi = _order_percentiles(ratio, (alpha, 100.0 - alpha))
-        return float(_interp(np.arctan(lo), alpha, x.shape[0])), float(_interp(np.arctan(hi), 100.0 - alpha, x.shape[0]))
-    angles = np.arctan2(y, x)
-    lo, hi = _order_percentiles(angles, (alpha, 100.0 - alpha))
-    return float(_interp(lo, alpha, x.shape[0])), float(_interp(hi, 100.0 - alpha, x.shape[0]))
-
-
-def _order_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """For each q, the two order statistics ``(v[lo], v[lo + 1])`` around rank ``q/100 (n-1)``.
-
-    One single-k partition each (numpy's SIMD selection; several k at once are slower)
-    plus a min of the remainder.
-    """
-    n = values.shape[0]
-    out = []
-    for q in qs:
-        lo = int(np.floor(q / 100.0 * (n - 1)))
-        part = np.partition(values, lo)
-        nxt = part[lo + 1 :].min() if lo + 1 < n else part[lo]
-        out.append(np.array([part[lo], nxt], dtype=np.float64))
-    return out
-
-
-def _interp(pair: np.ndarray, q: float, n: int) -> float:
-    rank = q / 100.0 * (n - 1)
-    frac = rank - np.floor(rank)
-    return pair[0] + frac * (pair[1] - pair[0])
-
-
-def _top_percentile(values: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(values, q, axis=-1)`` (linear interpolation) for q >= 50, via one partition."""
-    n = values.shape[-1]
-    rank = q / 100.0 * (n - 1)
-    lo = int(np.floor(rank))
-    part = np.partition(values, lo, axis=-1)
-    low = part[..., lo].astype(np.float64)
-    high = part[..., lo + 1 :].min(axis=-1).astype(np.float64) if lo + 1 < n else low
-    return low + (rank - lo) * (high - low)
 
 
 def _planar(batch: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ import keras
 
 from lggseg.classes import ClassScheme
 from lggseg.data.source import DataSource
-from lggseg.evaluation.metrics import flat_metrics, metric_by_name, prediction_collapse
+from lggseg.evaluation.metrics import flat_metrics, metric_by_name
+from lggseg.evaluation.sanity import prediction_collapse
 from lggseg.training import run_dir as rd
 from lggseg.training.checkpoint import save_training_state
 from lggseg.training.console import say

@@ -95,34 +95,26 @@ def train(
     """Train ``model`` on ``data`` through ``phases``; returns the run directory.
 
     Args (the components' defaults and call signatures are in the module docstring):
-      data, validation: training data; validation images, else ``splitter`` splits ``data``
-        by group (``val_fraction``, ``split_seed``).
-      model: a builder called with no arguments (in gin ``@gbm_transfer``, no parentheses),
-        so that a resumed run loads its checkpoint instead of building.
+      data, validation: training data; validation images (else ``splitter`` splits ``data``).
+      model: a builder of no arguments (gin ``@gbm_transfer``); a resumed run loads instead.
       run_dir: where everything is written; an existing run there is resumed.
       phases, loss: the unfreeze schedule and the loss (default focal, gamma 2, alpha 0.25).
-      sampler, augmentation: an epoch's tiles (default one uniform tile per image); a
-        joint image + mask augmentation of training tiles.
+      sampler, augmentation: an epoch's tiles (default uniform); joint image + mask augmentation.
       normalizer, reference: an unfitted stain normaliser (``None``: none), fitted on the
         reference (``None``: :func:`lggseg.stain.choose_reference` picks a training image).
       tile_size, batch_size, steps_per_epoch, workers: training tiles, validation tiles too.
       seed: seeds sampling, augmentation and weight initialisation.
-      validate_every_epoch: validate after every epoch (implied by ``early_stop_metric``).
-      progress: show the rich progress display.
-      distribution: called before the model is built, e.g. ``@data_parallel``.
-      decision_rule: fit the rare-class decision rule on validation pixels after the last
-        phase (``decision_rule.json``) and report it beside the argmax, never instead.
+      validate_every_epoch, progress: validate after every epoch; show the progress display.
+      distribution: called before the model is built (``@data_parallel``).
+      decision_rule: fit and report the rare-class rule beside the argmax (``decision_rule.json``).
       dataset, predictor, evaluator, splitter: the components train composes.
-      config_record: the configuration asked for (kept in the run marker, compared on resume)
-        and written as ``config.gin``; default :class:`~lggseg.training.config_record.GinConfig`.
-      overwrite: write into a folder that is not an lggseg run, replacing a run there.
-      allow_config_change: resume a run although its configuration changed.
+      config_record: what was asked for (compared on resume) and used (``config.gin``).
+      overwrite, allow_config_change: write into any folder; resume a changed configuration.
       eval_overlap: deprecated; bind ``SlidingWindowPredictor.overlap`` instead.
     """
     if not phases:
         raise ValueError("train.phases is empty; give at least one phase.")
-    if eval_overlap is not None:
-        predictor = _deprecated_eval_overlap(eval_overlap, predictor)
+    predictor = _deprecated_eval_overlap(eval_overlap, predictor) if eval_overlap is not None else predictor
     if distribution is not None:
         distribution()
     record = config_record or GinConfig()
@@ -131,8 +123,8 @@ def train(
         val_fraction=val_fraction, split_seed=split_seed, seed=seed, normalizer=normalizer, reference=reference,
         requested_config=record.requested(), overwrite=overwrite, allow_config_change=allow_config_change,
     )
-    if prepared is None:  # the run had finished
-        return setup.process_run_dir(run_dir)
+    if prepared is None:
+        return setup.process_run_dir(run_dir)  # the run had finished
     run = compose_run(
         prepared, phases=phases, loss=loss, sampler=sampler, augmentation=augmentation, tile_size=tile_size,
         batch_size=batch_size, steps_per_epoch=steps_per_epoch, seed=seed, workers=workers,

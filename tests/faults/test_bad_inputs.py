@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from lggseg.classes import LGG_4
 from lggseg.data.io import ImageTooLarge, read_image
 from lggseg.data.synthetic import SyntheticSource
-from lggseg.evaluation.metrics import ConfusionAccumulator, prediction_collapse
+from lggseg.evaluation.metrics import ConfusionAccumulator
+from lggseg.evaluation.sanity import prediction_collapse
 from lggseg.models import fc_densenet, load_model
 from lggseg.training import Phase, gbm_source, train
 from lggseg_cli.main import app
