@@ -199,6 +199,28 @@ def check_classes(net: keras.Model, data: DataSource) -> None:
         )
 
 
+def warn_blank_images(source: DataSource, *, tissue_below: float = 0.01, labelled_above: float = 0.05) -> list[str]:
+    """Say which images look blank (almost no tissue by the HSV rule) while their masks label tissue.
+
+    An all-white or unreadable-looking image with tumour labels teaches the model that glass
+    is tumour; it is usually a wrong file or a failed export. Returns the names.
+    """
+    from lggseg.data.tissue import detect_tissue
+    from lggseg.evaluation.metrics import is_background
+
+    labelled = [i for i, code in enumerate(source.scheme.codes) if not is_background(code)]
+    blank = []
+    for sample in source:
+        tissue = float(detect_tissue(sample.image).mean())
+        labels = float(np.isin(sample.mask, labelled).mean())
+        if tissue < tissue_below and labels > labelled_above:
+            blank.append(f"{sample.name} (tissue {tissue:.1%}, labelled {labels:.1%})")
+    if blank:
+        say(f"warning: {len(blank)} training image(s) look blank but their masks label tissue: "
+            f"{', '.join(blank[:5])}{' ...' if len(blank) > 5 else ''}; check that image and mask files match.")
+    return blank
+
+
 def fit_normalizer(
     normalizer: StainNormalizer | None,
     *,

@@ -181,6 +181,7 @@ def prepare_run(
         f"{', '.join(data.scheme.codes)}; training pixel shares "
         + ", ".join(f"{c} {s:.1%}" for c, s in train_src.class_shares().items())
     )
+    setup.warn_blank_images(train_src)
     fitted = setup.fit_normalizer(normalizer, reference=reference, train_src=train_src, run_dir=directory)
     setup.write_run_files(run_dir=directory, split=split, data=data, state=state)
     return setup.PreparedRun(

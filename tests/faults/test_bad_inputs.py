@@ -121,3 +121,13 @@ def test_index_masks_without_a_palette_say_which_classes_they_are_read_as(tmp_pa
     with pytest.warns(UserWarning, match=r"no palette.tsv, so mask indices are read as the 4 LGG classes \(0=BG"):
         source = FolderSource(directory=tmp_path / "data")
     assert source.scheme == LGG_4
+
+
+def test_blank_images_whose_masks_label_tissue_are_named():
+    from lggseg.data.source import DataSource, Sample
+    from lggseg.training.setup import warn_blank_images
+
+    real = SyntheticSource(count=2, size=64, num_classes=4, seed=2)
+    white = Sample(name="white", image=np.full((64, 64, 3), 255, np.uint8), mask=np.full((64, 64), 1, np.uint8))
+    source = DataSource(samples=[real[0], white, real[1]], scheme=real.scheme)
+    assert [name.split(" ")[0] for name in warn_blank_images(source)] == ["white"]
