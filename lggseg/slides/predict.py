@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lggseg.atomic_write import atomic_write
 from lggseg.classes import LGG_4, ClassScheme
 from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.geojson_export import write_class_map_geojson
@@ -144,9 +145,8 @@ def predict_slide(
       tta: test-time augmentation over the 8 flips/rotations (8x the compute).
       tissue_only: predict only tiles touching tissue (others are background); ``False``
         predicts every tile.
-      overview_size: longer side bound of the in-memory overview the GeoJSON is traced on
-        (2048: polygon vertices every 10 level-0 pixels on a 20,000-pixel slide, enough
-        for region annotations, and bounded tracing memory on fragmented maps).
+      overview_size: longer side bound of the overview the GeoJSON is traced on (2048:
+        vertices every 10 level-0 pixels of a 20,000-pixel slide; bounded tracing memory).
       preview_size: longer side bound of the PNG preview.
 
     Returns:
@@ -157,21 +157,13 @@ def predict_slide(
       ValueError: naming the slide and the valid choices, for a bad level or mpp, an
         mpp on a slide without resolution, or a scheme that does not match the model.
     """
-    from lggseg.evaluation.sliding_window import SlidingWindowPredictor
-
     started = time.perf_counter()
     slide_path, out_dir = Path(slide_path), Path(out_dir)
     reader = SlideReader(slide_path)
     try:
         level = _resolve_level(reader, level=level, mpp=mpp)
-        predictor = SlidingWindowPredictor(
-            model=model, tile_size=tile_size, overlap=overlap, batch_size=batch_size, tta=tta
-        )
-        if predictor.num_classes != scheme.num_classes:
-            raise ValueError(
-                f"The model outputs {predictor.num_classes} classes but the scheme has {scheme.num_classes} "
-                f"({', '.join(scheme.codes)}); pass the model's scheme."
-            )
+        predictor = _predictor(model, tile_size=tile_size, overlap=overlap, batch_size=batch_size, tta=tta,
+                               scheme=scheme)
         height, width = reader.level_shape(level)
         t = predictor.tile_size
         ys, xs, tiles, blender = _plan(reader, predictor, level=level, scheme=scheme, tissue_only=tissue_only,
@@ -180,52 +172,34 @@ def predict_slide(
         factor = max(1, math.ceil(max(height, width) / overview_size))
         stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
 
-        def rows() -> Iterator[np.ndarray]:
-            blocks = _predicted_rows(
-                reader, level=level, height=height, width=width, ys=ys, tiles=tiles, predictor=predictor,
-                normalizer=normalizer, stain=stain, blender=blender, batch_size=predictor.batch_size, progress=progress,
-            )
-            for block in blocks:
-                stats.add(block)
-                yield block
+        blocks = _predicted_rows(
+            reader, level=level, height=height, width=width, ys=ys, tiles=tiles, predictor=predictor,
+            normalizer=normalizer, stain=stain, blender=blender, batch_size=predictor.batch_size, progress=progress,
+        )
 
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = slide_path.stem
         level_mpp = reader.level_mpp(level)
         class_map = out_dir / f"{stem}_classes.tif"
-        pyramid = write_label_pyramid(class_map, rows=rows(), height=height, width=width, mpp=level_mpp)
+        pyramid = write_label_pyramid(class_map, rows=stats.counting(blocks), height=height, width=width,
+                                      mpp=level_mpp)
 
-        overview = stats.overview()
-        preview = out_dir / f"{stem}_classes.png"
-        _write_preview(preview, overview, scheme=scheme, max_size=preview_size)
+        preview = _write_preview(out_dir / f"{stem}_classes.png", stats.overview(), scheme=scheme,
+                                 max_size=preview_size)
         sx, sy = reader.level_scale(level)
         geojson = write_class_map_geojson(
-            out_dir / f"{stem}_classes.geojson", overview, scheme=scheme, scale=(sx * factor, sy * factor)
+            out_dir / f"{stem}_classes.geojson", stats.overview(), scheme=scheme, scale=(sx * factor, sy * factor)
         )
-
         pixels = {code: int(n) for code, n in zip(scheme.codes, stats.counts)}
         areas, unit = _areas(pixels, level_mpp)
         seconds = time.perf_counter() - started
-        areas_json = out_dir / f"{stem}_areas.json"
-        areas_json.write_text(json.dumps(
-            {
-                "slide": str(slide_path),
-                "level": level,
-                "downsample": reader.level_downsamples[level],
-                "mpp": list(level_mpp) if level_mpp else None,
-                "shape": [height, width],
-                "unit": unit,
-                "areas": areas,
-                "pixels": pixels,
-                "fractions": {c: n / max(height * width, 1) for c, n in pixels.items()},
-                "tiles_predicted": len(tiles),
-                "tiles_total": len(ys) * len(xs),
-                "tile_size": t,
-                "overlap": overlap,
-                "seconds": seconds,
-            },
-            indent=2,
-        ))
+        areas_json = _write_areas(out_dir / f"{stem}_areas.json", {
+            "slide": str(slide_path), "level": level, "downsample": reader.level_downsamples[level],
+            "mpp": list(level_mpp) if level_mpp else None, "shape": [height, width], "unit": unit,
+            "areas": areas, "pixels": pixels, "fractions": {c: n / max(height * width, 1) for c, n in pixels.items()},
+            "tiles_predicted": len(tiles), "tiles_total": len(ys) * len(xs), "tile_size": t, "overlap": overlap,
+            "seconds": seconds,
+        })
         return SlideResult(
             slide=slide_path, level=level, downsample=reader.level_downsamples[level], mpp=level_mpp,
             shape=(height, width), class_map=class_map, preview=preview, areas_json=areas_json,
@@ -235,6 +209,27 @@ def predict_slide(
         )
     finally:
         reader.close()
+
+
+def _predictor(model: Any, *, tile_size: int | None, overlap: float, batch_size: int, tta: bool,
+               scheme: ClassScheme):
+    """The sliding-window predictor of the slide's tiles, checked against the classes."""
+    from lggseg.evaluation.sliding_window import SlidingWindowPredictor
+
+    predictor = SlidingWindowPredictor(model=model, tile_size=tile_size, overlap=overlap, batch_size=batch_size,
+                                       tta=tta)
+    if predictor.num_classes != scheme.num_classes:
+        raise ValueError(
+            f"The model outputs {predictor.num_classes} classes but the scheme has {scheme.num_classes} "
+            f"({', '.join(scheme.codes)}); pass the model's scheme."
+        )
+    return predictor
+
+
+def _write_areas(path: Path, summary: dict[str, Any]) -> Path:
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2))
+    return path
 
 
 def _background_index(scheme: ClassScheme) -> int:
@@ -341,6 +336,12 @@ class _RowStats:
         self._overview = np.zeros((-(-height // factor), -(-width // factor)), dtype=np.uint8)
         self._y = 0
 
+    def counting(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """Pass ``blocks`` on, adding each to the counts and the overview."""
+        for block in blocks:
+            self.add(block)
+            yield block
+
     def add(self, block: np.ndarray) -> None:
         # bincount widens its input to int64: a few rows at a time keeps that small.
         for r in range(0, block.shape[0], 16):
@@ -357,8 +358,10 @@ class _RowStats:
         return self._overview
 
 
-def _write_preview(path: Path, overview: np.ndarray, *, scheme: ClassScheme, max_size: int) -> None:
+def _write_preview(path: Path, overview: np.ndarray, *, scheme: ClassScheme, max_size: int) -> Path:
     from PIL import Image
 
     step = max(1, math.ceil(max(overview.shape) / max_size))
-    Image.fromarray(scheme.palette_array()[overview[::step, ::step]]).save(path)
+    with atomic_write(path) as tmp:
+        Image.fromarray(scheme.palette_array()[overview[::step, ::step]]).save(tmp, format="PNG")
+    return path
