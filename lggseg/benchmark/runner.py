@@ -33,6 +33,7 @@ from pathlib import Path
 from lggseg.atomic_write import atomic_write
 from lggseg.benchmark.suite import Job
 
+# Kept inside each job's run directory; lggseg.training.run_dir.COMPANION_FILES names them too.
 LOG_NAME = "benchmark.log"
 OUTCOME_NAME = "benchmark.json"
 # Lines of a failed job's log kept as its error.

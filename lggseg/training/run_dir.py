@@ -38,6 +38,11 @@ RUN_FILES = (
 )
 
 
+# Files that tools around a run keep inside its directory (the benchmark runner's log and
+# outcome, written before it starts `lggseg train` there): they do not make a folder foreign.
+COMPANION_FILES = ("benchmark.log", "benchmark.json")
+
+
 @dataclasses.dataclass
 class RunState:
     """Progress of a run, rewritten atomically after every epoch."""

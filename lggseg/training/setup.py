@@ -84,7 +84,7 @@ def open_run_dir(
     marker = rd.read_marker(run_dir)
     # Runs from before the marker existed are recognised by their state.json.
     if marker is None and not overwrite and not (run_dir / "state.json").is_file():
-        held = sorted(p.name for p in run_dir.iterdir())
+        held = sorted(p.name for p in run_dir.iterdir() if p.name not in rd.COMPANION_FILES)
         if held:
             raise ValueError(
                 f"--run-dir {run_dir} is not an lggseg run directory: it holds {', '.join(held[:5])}"
