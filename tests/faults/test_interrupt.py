@@ -87,7 +87,9 @@ def test_second_ctrl_c_stops_at_once_without_corrupting_the_checkpoint(tiny_expe
     time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     output = process.communicate(timeout=120)[0].decode()
-    assert process.returncode == 130, output
+    # 130 when the second press stops training; when the first press had already stopped it
+    # (a fast step), the second ends the exiting process by the signal itself.
+    assert process.returncode in (130, -signal.SIGINT), output
     state = json.loads((run_dir / "state.json").read_text())
     assert state["status"] == "running" and state["epochs_done"] >= 1
     keras.saving.load_model(run_dir / "checkpoint.keras", compile=False)
