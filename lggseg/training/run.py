@@ -18,8 +18,6 @@ from typing import Any
 
 import keras
 
-from lggseg.classes import ClassScheme
-from lggseg.data.source import DataSource
 from lggseg.evaluation.metrics import flat_metrics, metric_by_name
 from lggseg.evaluation.sanity import prediction_collapse
 from lggseg.training import run_dir as rd
@@ -27,20 +25,16 @@ from lggseg.training.checkpoint import save_training_state
 from lggseg.training.console import say
 from lggseg.training.interrupt import StopRequest, TrainingInterrupted
 from lggseg.training.schedule import Phase
+from lggseg.training.setup import PreparedRun
 
 __all__ = ["TrainingRun"]
 
 
 @dataclasses.dataclass
-class TrainingRun:
-    """A run being trained.
+class TrainingRun(PreparedRun):
+    """A run being trained: a :class:`~lggseg.training.setup.PreparedRun` given its components.
 
-    Attributes:
-      dir: the run directory (see :mod:`lggseg.training.run_dir`).
-      state: the progress written to ``state.json`` after every epoch.
-      scheme: the classes of the data and the model.
-      train_src, val_src: the two sides of the split.
-      net: the model being trained.
+    Attributes (besides those of ``PreparedRun``):
       dataset: the training ``TileDataset``.
       predictor: the sliding-window predictor used for validation.
       evaluator: ``evaluator(predictor=..., source=..., ...)`` -> ``EvaluationResult``.
@@ -54,17 +48,11 @@ class TrainingRun:
       last_result: the last phase-end validation (its pixel sample feeds the decision rule).
     """
 
-    dir: Path
-    state: rd.RunState
-    scheme: ClassScheme
-    train_src: DataSource
-    val_src: DataSource
-    net: keras.Model
-    dataset: Any
-    predictor: Any
-    evaluator: Callable[..., Any]
-    phases: Sequence[Phase]
-    loss: keras.losses.Loss
+    dataset: Any = None
+    predictor: Any = None
+    evaluator: Callable[..., Any] | None = None
+    phases: Sequence[Phase] = ()
+    loss: keras.losses.Loss | None = None
     validate_every_epoch: bool = False
     decision_rule: bool = True
     progress: bool = True

@@ -35,9 +35,18 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class PreparedRun:
-    """What :func:`lggseg.training.trainer.prepare_run` hands on: an opened run with its model."""
+    """What :func:`lggseg.training.trainer.prepare_run` hands on: an opened run with its model.
+
+    Attributes:
+      dir: the run directory (see :mod:`lggseg.training.run_dir`).
+      state: the progress written to ``state.json`` after every epoch.
+      scheme: the classes of the data and the model.
+      train_src, val_src: the two sides of the split.
+      net: the model being trained (built, or loaded from the checkpoint).
+      normalizer: the fitted stain normaliser, or ``None``.
+    """
 
     dir: Path
     state: rd.RunState

@@ -28,6 +28,7 @@ they share is one :class:`~lggseg.training.run.TrainingRun`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable, Sequence
@@ -229,8 +230,8 @@ def compose_run(
         model=prepared.net, tile_size=tile_size, batch_size=batch_size, normalizer=prepared.normalizer
     )
     return TrainingRun(
-        dir=prepared.dir, state=prepared.state, scheme=prepared.scheme, train_src=prepared.train_src,
-        val_src=prepared.val_src, net=prepared.net, dataset=tiles, predictor=validator,
+        **{field.name: getattr(prepared, field.name) for field in dataclasses.fields(prepared)},
+        dataset=tiles, predictor=validator,
         evaluator=evaluator or configured("evaluate"), phases=phases,
         loss=loss if loss is not None else _default_loss(), validate_every_epoch=validate_every_epoch,
         decision_rule=decision_rule, progress=progress,
