@@ -8,6 +8,9 @@ Two schemes ship with lggseg:
 
 Other schemes are declared in a ``palette.tsv`` file (columns ``index code red green
 blue name``, tab separated, one row per class) and read with :func:`read_palette`.
+
+Index masks may hold :data:`IGNORE_INDEX` (255) besides the class indices: an
+"unlabelled" pixel that losses, metrics and class counts leave out.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ import numpy as np
 from lggseg.atomic_write import atomic_write
 
 __all__ = [
+    "IGNORE_INDEX",
     "ClassScheme",
     "ClassMapping",
+    "apply_lookup",
+    "check_index_mask",
     "IVYGAP_8",
     "LGG_4",
     "ivygap_to_lgg",
@@ -31,6 +37,13 @@ __all__ = [
 ]
 
 _PALETTE_HEADER = ("index", "code", "red", "green", "blue", "name")
+
+# The mask value of an unlabelled pixel ("not annotated"; e.g. tissue that IvyGAP leaves
+# white). 255 is the largest uint8, so it never collides with a class index of a scheme
+# (which, for that reason, may have at most 255 classes, 0..254) and it survives every
+# uint8 mask operation (nearest resizing, rotation, tiling). The value is PyTorch's and
+# mmsegmentation's convention for ignored labels.
+IGNORE_INDEX = 255
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +71,23 @@ class ClassScheme:
             raise ValueError(f"Class codes must be unique, got {self.codes}.")
         if len(set(self.colours)) != n:
             raise ValueError(f"Class colours must be unique, got {self.colours}.")
+        if n > IGNORE_INDEX:
+            raise ValueError(
+                f"A class scheme has at most {IGNORE_INDEX} classes (indices 0..{IGNORE_INDEX - 1}; "
+                f"{IGNORE_INDEX} marks unlabelled pixels), got {n}."
+            )
 
     @property
     def num_classes(self) -> int:
         return len(self.codes)
+
+    @property
+    def background_index(self) -> int | None:
+        """Index of the Background class (code or name ``BG``/``Background``, any case), or None."""
+        for i, (code, name) in enumerate(zip(self.codes, self.names)):
+            if code.strip().lower() in ("bg", "background") or name.strip().lower() == "background":
+                return i
+        return None
 
     def index(self, code: str) -> int:
         """Index of a class code (case-insensitive)."""
@@ -78,9 +104,11 @@ class ClassScheme:
         """Index mask ``(H, W)`` -> colour-coded RGB mask ``(H, W, 3)`` uint8."""
         mask = np.asarray(mask)
         if mask.size and int(mask.max()) >= self.num_classes:
+            # Unlabelled pixels (IGNORE_INDEX) have no class colour; overlays draw them apart.
             raise ValueError(
                 f"Mask holds class index {int(mask.max())}, but the scheme has only "
-                f"{self.num_classes} classes ({', '.join(self.codes)})."
+                f"{self.num_classes} classes ({', '.join(self.codes)}); "
+                f"{IGNORE_INDEX} (unlabelled) has no colour in a colour-coded mask."
             )
         return self.palette_array()[mask]
 
@@ -211,14 +239,53 @@ class ClassMapping:
             self.target.index(t)
 
     def lookup(self) -> np.ndarray:
-        """``(source.num_classes,)`` uint8 array: source index -> target index."""
+        """``(source.num_classes,)`` uint8 array: source index -> target index.
+
+        Apply it with :func:`apply_lookup` (or call the mapping), which keeps
+        :data:`IGNORE_INDEX` pixels unlabelled.
+        """
         lut = np.zeros(self.source.num_classes, dtype=np.uint8)
         for s, t in self.table:
             lut[self.source.index(s)] = self.target.index(t)
         return lut
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
-        return self.lookup()[np.asarray(mask)]
+        """Map an index mask; :data:`IGNORE_INDEX` pixels stay :data:`IGNORE_INDEX`."""
+        return apply_lookup(self.lookup(), mask)
+
+
+def apply_lookup(lut: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``lut[mask]`` for an index mask that may hold :data:`IGNORE_INDEX`, which maps to itself.
+
+    Raises:
+      ValueError: when the mask holds a value that is neither a class index of the table
+        (``0..len(lut) - 1``) nor :data:`IGNORE_INDEX`.
+    """
+    mask = np.asarray(mask)
+    check_index_mask(mask, num_classes=len(lut), what="The mask to map")
+    # A 256-entry table (uint8 masks) maps 255 -> 255 in the same single gather.
+    full = np.full(IGNORE_INDEX + 1, IGNORE_INDEX, dtype=np.uint8)
+    full[: len(lut)] = lut
+    return full[mask]
+
+
+def check_index_mask(mask: np.ndarray, *, num_classes: int, what: str) -> None:
+    """Raise unless every value of ``mask`` is a class index ``0..num_classes - 1`` or :data:`IGNORE_INDEX`.
+
+    Raises:
+      ValueError: naming ``what``, the values found outside the classes and the valid ones.
+    """
+    mask = np.asarray(mask)
+    if not mask.size or (int(mask.min()) >= 0 and int(mask.max()) < num_classes):
+        return
+    values = np.unique(mask)
+    bad = [int(v) for v in values if not (0 <= v < num_classes or v == IGNORE_INDEX)]
+    if not bad:
+        return
+    raise ValueError(
+        f"{what} holds values {bad[:10]} that are neither class indices 0..{num_classes - 1} nor "
+        f"{IGNORE_INDEX} (unlabelled)."
+    )
 
 
 def ivygap_to_lgg(

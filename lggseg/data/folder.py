@@ -14,6 +14,7 @@ colour or index not in the scheme) is reported with the file's name, all of them
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Sequence
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import cv2
 
-from lggseg.classes import LGG_4, ClassMapping, ClassScheme, read_palette
+from lggseg.classes import IGNORE_INDEX, LGG_4, ClassMapping, ClassScheme, read_palette
 from lggseg.data.io import IMAGE_SUFFIXES, MASK_SUFFIXES, list_images, read_image, read_mask
 from lggseg.data.source import DataSource, Sample, map_samples, parse_group
+from lggseg.data.tissue import detect_tissue
 
 __all__ = ["FolderSource"]
 
@@ -49,6 +51,13 @@ class FolderSource(DataSource):
       exclude: image stems to leave out (the other side of a fixed split).
       scale: resample images (area interpolation) and masks (nearest) by this factor on
         reading, e.g. ``0.5`` to train at half resolution; evaluate at the same scale.
+      ignore_background_tissue: mark the pixels labelled Background (the class coded
+        ``BG``/``Background``) that :func:`lggseg.data.detect_tissue` calls tissue as
+        unlabelled (:data:`~lggseg.classes.IGNORE_INDEX`), after ``scale`` and ``mapping``.
+        IvyGAP annotates only some regions and leaves the rest of the tissue white, so
+        Background there is "not annotated" rather than "no tissue": training on it as
+        Background teaches the model to call tumour background, and scoring it so
+        corrupts the metrics. Off by default, for data whose Background is annotated.
 
     Attributes:
       files: ``(image_path, mask_path)`` per sample, in sample order.
@@ -58,7 +67,8 @@ class FolderSource(DataSource):
         problem only) an image has no mask.
       ValueError: naming each bad file, when files are unreadable, truncated, of different
         sizes or hold classes outside the scheme; when nothing matches ``pattern``; when
-        ``mapping`` does not start from the masks' scheme.
+        ``mapping`` does not start from the masks' scheme; when
+        ``ignore_background_tissue`` is on and the scheme has no Background class.
     """
 
     def __init__(
@@ -73,6 +83,7 @@ class FolderSource(DataSource):
         include: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
         scale: float = 1.0,
+        ignore_background_tissue: bool = False,
     ):
         self.directory = Path(directory)
         if not 0 < scale <= 4:
@@ -122,7 +133,11 @@ class FolderSource(DataSource):
         self.files = files
         if mapping is not None:
             samples = map_samples(samples, mapping)
-        super().__init__(samples=samples, scheme=mapping.target if mapping is not None else self.mask_scheme)
+        scheme = mapping.target if mapping is not None else self.mask_scheme
+        self.ignore_background_tissue = bool(ignore_background_tissue)
+        if self.ignore_background_tissue:
+            samples = _ignore_background_tissue(samples, scheme=scheme, where=self.directory)
+        super().__init__(samples=samples, scheme=scheme)
 
     def _read_pair(self, image_path: Path, mask_dir: Path, groups: re.Pattern[str] | None) -> tuple[Sample, Path]:
         mask_path = mask_dir / f"{image_path.stem}.png"
@@ -142,6 +157,23 @@ class FolderSource(DataSource):
             mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         name = image_path.stem
         return Sample(image=image, mask=mask, name=name, group=parse_group(name, groups)), mask_path
+
+
+def _ignore_background_tissue(samples: list[Sample], *, scheme: ClassScheme, where: Path) -> list[Sample]:
+    """Background pixels on detected tissue -> IGNORE_INDEX (see ``ignore_background_tissue``)."""
+    bg = scheme.background_index
+    if bg is None:
+        raise ValueError(
+            f"{where}: folder_source.ignore_background_tissue needs a Background class (code BG or "
+            f"Background), but the masks' classes are {', '.join(scheme.codes)}; turn the option off "
+            f"or declare the Background class in the palette."
+        )
+    out = []
+    for s in samples:
+        mask = s.mask.copy()  # never write into a mask another source may share
+        mask[(mask == bg) & detect_tissue(s.image)] = IGNORE_INDEX
+        out.append(dataclasses.replace(s, mask=mask))
+    return out
 
 
 def _select(images: list[Path], *, include, exclude, where: Path, pattern: str) -> list[Path]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile
 
-from lggseg.classes import ClassScheme
+from lggseg.classes import IGNORE_INDEX, ClassScheme
 
 __all__ = ["IMAGE_SUFFIXES", "MASK_SUFFIXES", "list_images", "read_image", "read_mask"]
 
@@ -123,7 +123,8 @@ def read_mask(path: str | Path, *, scheme: ClassScheme) -> np.ndarray:
       FileNotFoundError: when ``path`` does not exist.
       ValueError: naming the file, when it cannot be decoded, a colour is not in the
         palette (listing the colours and their pixel counts), or an index is
-        ``>= scheme.num_classes`` (listing the values found).
+        ``>= scheme.num_classes`` and not :data:`~lggseg.classes.IGNORE_INDEX` (255,
+        unlabelled; listing the values found).
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -282,12 +283,13 @@ def _palette_to_scheme(im: Image.Image, indices: np.ndarray, scheme: ClassScheme
 
 def _checked_indices(path: Path, indices: np.ndarray, scheme: ClassScheme) -> np.ndarray:
     values, counts = np.unique(indices, return_counts=True)
-    bad = values >= scheme.num_classes
+    bad = (values >= scheme.num_classes) & (values != IGNORE_INDEX)
     if bad.any():
         found = ", ".join(f"{int(v)}: {int(c)} px" for v, c in zip(values, counts))
         raise ValueError(
             f"{path}: index mask holds values {[int(v) for v in values[bad]]} outside "
-            f"0..{scheme.num_classes - 1} ({', '.join(scheme.codes)}); values found: {found}. "
+            f"0..{scheme.num_classes - 1} ({', '.join(scheme.codes)}) and not {IGNORE_INDEX} "
+            f"(unlabelled); values found: {found}. "
             f"Use a palette.tsv that declares these classes, or save colour-coded masks as RGB."
         )
     return indices.astype(np.uint8)

@@ -2,7 +2,8 @@
 
 Every source (a folder of image + mask pairs, cropped region images, the synthetic
 generator, slides) yields :class:`Sample` objects: a uint8 RGB image ``(H, W, 3)`` and a
-uint8 index mask ``(H, W)`` in the source's :class:`~lggseg.classes.ClassScheme`.
+uint8 index mask ``(H, W)`` in the source's :class:`~lggseg.classes.ClassScheme`, where
+:data:`~lggseg.classes.IGNORE_INDEX` (255) marks unlabelled pixels.
 Sources validate everything when they are opened, so that a bad file fails before
 training starts, never halfway through a run.
 """
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lggseg.classes import ClassMapping, ClassScheme
+from lggseg.classes import IGNORE_INDEX, ClassMapping, ClassScheme, apply_lookup, check_index_mask
 from lggseg.data.image_checks import check_rgb
 
 
@@ -25,7 +26,8 @@ class Sample:
 
     Attributes:
       image: ``(H, W, 3)`` uint8 RGB.
-      mask: ``(H, W)`` uint8 class indices in the source's scheme.
+      mask: ``(H, W)`` uint8 class indices in the source's scheme, or
+        :data:`~lggseg.classes.IGNORE_INDEX` for unlabelled pixels.
       name: the file stem (or a generated name), unique within a source.
       group: the unit a train/validation split keeps together (patient or slide id);
         defaults to ``name``.
@@ -65,14 +67,15 @@ class DataSource(Sequence[Sample]):
             dupes = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"Sample names must be unique; repeated: {dupes[:10]}.")
         for s in samples:
-            if s.mask.size and int(s.mask.max()) >= scheme.num_classes:
-                raise ValueError(
-                    f"{s.name}: mask holds class {int(s.mask.max())}, but the scheme has "
-                    f"{scheme.num_classes} classes ({', '.join(scheme.codes)})."
-                )
+            check_index_mask(
+                s.mask,
+                num_classes=scheme.num_classes,
+                what=f"{s.name}: the mask ({scheme.num_classes} classes: {', '.join(scheme.codes)})",
+            )
         self._samples = list(samples)
         self.scheme = scheme
         self._histograms: np.ndarray | None = None
+        self._ignored: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -91,16 +94,28 @@ class DataSource(Sequence[Sample]):
         return [s.group for s in self._samples]
 
     def class_histograms(self) -> np.ndarray:
-        """``(len(self), num_classes)`` int64 pixel counts per image and class."""
+        """``(len(self), num_classes)`` int64 pixel counts per image and class (unlabelled pixels left out)."""
         if self._histograms is None:
-            k = self.scheme.num_classes
-            self._histograms = np.stack(
-                [np.bincount(s.mask.ravel(), minlength=k)[:k] for s in self._samples]
-            ).astype(np.int64)
+            self._count_pixels()
         return self._histograms
 
+    def ignored_pixels(self) -> np.ndarray:
+        """``(len(self),)`` int64: unlabelled (:data:`~lggseg.classes.IGNORE_INDEX`) pixels per image."""
+        if self._ignored is None:
+            self._count_pixels()
+        return self._ignored
+
+    def _count_pixels(self) -> None:
+        k = self.scheme.num_classes
+        # One bincount per mask gives both: the class counts and, at IGNORE_INDEX, the unlabelled.
+        counts = np.stack(
+            [np.bincount(s.mask.ravel(), minlength=IGNORE_INDEX + 1) for s in self._samples]
+        ).astype(np.int64)
+        self._histograms = counts[:, :k]
+        self._ignored = counts[:, IGNORE_INDEX]
+
     def class_shares(self) -> dict[str, float]:
-        """Share of all pixels per class code, over the whole source."""
+        """Share of all labelled pixels per class code, over the whole source."""
         total = self.class_histograms().sum(axis=0)
         return {c: float(v) / max(int(total.sum()), 1) for c, v in zip(self.scheme.codes, total)}
 
@@ -122,9 +137,12 @@ class DataSource(Sequence[Sample]):
 
 
 def map_samples(samples: Sequence[Sample], mapping: ClassMapping) -> list[Sample]:
-    """The same samples with their masks mapped by ``mapping``; images are shared, not copied."""
+    """The same samples with their masks mapped by ``mapping``; images are shared, not copied.
+
+    Unlabelled pixels (:data:`~lggseg.classes.IGNORE_INDEX`) stay unlabelled.
+    """
     lut = mapping.lookup()
-    return [dataclasses.replace(s, mask=lut[s.mask]) for s in samples]
+    return [dataclasses.replace(s, mask=apply_lookup(lut, s.mask)) for s in samples]
 
 
 def parse_group(name: str, pattern: str | re.Pattern[str] | None) -> str:

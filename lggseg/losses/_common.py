@@ -1,4 +1,4 @@
-"""Helpers shared by the losses: index targets, per-class parameters by code or list."""
+"""Helpers shared by the losses: index targets, unlabelled pixels, per-class parameters."""
 
 from __future__ import annotations
 
@@ -93,3 +93,39 @@ def index_targets(y_true, y_pred):
             f"{tuple(y_pred.shape)}."
         )
     return labels
+
+
+def valid_targets(y_true, y_pred):
+    """Index targets -> ``(labels, valid)``: labels with unlabelled pixels set to class 0, and a float mask.
+
+    A target outside ``[0, C)`` (:data:`~lggseg.classes.IGNORE_INDEX`, 255) is unlabelled.
+    Its label is replaced by 0 so that ``one_hot`` and ``take`` see a real class index
+    (``one_hot(255)`` is all zeros on one backend and an error on another); the caller
+    multiplies the pixel's loss by ``valid`` = 0, so class 0 never counts.
+
+    Returns:
+      ``labels`` int32 of rank ``rank(y_pred) - 1`` and ``valid`` of the same shape in
+      ``y_pred``'s dtype (1 = labelled pixel).
+    """
+    from keras import ops
+
+    labels = index_targets(y_true, y_pred)
+    is_valid = ops.logical_and(labels >= 0, labels < int(y_pred.shape[-1]))
+    return ops.where(is_valid, labels, ops.zeros_like(labels)), ops.cast(is_valid, y_pred.dtype)
+
+
+def valid_pixel_mean(per_pixel, valid):
+    """Per-pixel losses -> values whose plain mean is the mean over the valid pixels of the batch.
+
+    Keras' default reduction (``sum_over_batch_size``) divides the sum by the number of
+    elements, ignored pixels included. Scaling every value by ``total / valid_count``
+    turns that into ``sum(loss * valid) / valid_count``, the same correction Keras applies
+    to losses of masked outputs. A batch without a valid pixel gives 0 (not 0 / 0) and a
+    zero, finite gradient.
+    """
+    from keras import ops
+
+    valid = ops.cast(valid, per_pixel.dtype)
+    total = ops.sum(ops.ones_like(valid))
+    count = ops.sum(valid)
+    return per_pixel * valid * (total / ops.maximum(count, 1.0))

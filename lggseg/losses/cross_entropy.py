@@ -10,18 +10,22 @@ from keras import ops
 from lggseg.losses._common import (
     DEFAULT_CLASS_CODES,
     check_num_classes,
-    index_targets,
     per_class_values,
+    valid_pixel_mean,
+    valid_targets,
 )
 
 
 @keras.saving.register_keras_serializable(package="lggseg")
 class CrossEntropy(keras.losses.Loss):
-    """Per-pixel categorical cross-entropy ``-w[y] log p_y``, averaged over pixels.
+    """Per-pixel categorical cross-entropy ``-w[y] log p_y``, averaged over labelled pixels.
 
-    The weighted mean divides by the number of pixels (Keras' convention for weighted
-    losses), not by the sum of the weights (PyTorch's), so a weight of 2 doubles a class's
-    pull on the gradient without rescaling the others.
+    The weighted mean divides by the number of labelled pixels (Keras' convention for
+    weighted losses), not by the sum of the weights (PyTorch's), so a weight of 2 doubles a
+    class's pull on the gradient without rescaling the others. Pixels whose target is not
+    a class index (:data:`~lggseg.classes.IGNORE_INDEX`) contribute nothing; the values
+    returned per pixel are scaled so that the default reduction gives the mean over the
+    batch's labelled pixels (see :func:`~lggseg.losses._common.valid_pixel_mean`).
 
     Args:
       class_weights: None (all 1), one weight per class, or ``{code: weight}`` (classes not
@@ -60,13 +64,13 @@ class CrossEntropy(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
-        labels = index_targets(y_true, y_pred)
+        labels, valid = valid_targets(y_true, y_pred)
         loss = ops.sparse_categorical_crossentropy(labels, y_pred, from_logits=self.from_logits)
-        if self.class_weights is None:
-            return loss
-        check_num_classes(self.class_weights, int(y_pred.shape[-1]), "CrossEntropy class_weights")
-        weights = ops.convert_to_tensor(self.class_weights, loss.dtype)
-        return loss * ops.take(weights, labels)
+        if self.class_weights is not None:
+            check_num_classes(self.class_weights, int(y_pred.shape[-1]), "CrossEntropy class_weights")
+            weights = ops.convert_to_tensor(self.class_weights, loss.dtype)
+            loss = loss * ops.take(weights, labels)
+        return valid_pixel_mean(loss, valid)
 
     def get_config(self):
         return {

@@ -10,8 +10,9 @@ from keras import ops
 from lggseg.losses._common import (
     DEFAULT_CLASS_CODES,
     check_num_classes,
-    index_targets,
     per_class_values,
+    valid_pixel_mean,
+    valid_targets,
 )
 
 
@@ -21,7 +22,10 @@ class FocalLoss(keras.losses.Loss):
 
     The index mask is one-hot encoded and handed to Keras' own
     ``keras.losses.categorical_focal_crossentropy``, which accepts a scalar ``alpha`` or
-    one value per class, so no part of the formula is re-implemented here.
+    one value per class, so no part of the formula is re-implemented here. Pixels whose
+    target is not a class index (:data:`~lggseg.classes.IGNORE_INDEX`) contribute nothing;
+    the values returned per pixel are scaled so that the default reduction gives the mean
+    over the batch's labelled pixels (see :func:`~lggseg.losses._common.valid_pixel_mean`).
 
     Reference:
       Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
@@ -56,17 +60,18 @@ class FocalLoss(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
-        labels = index_targets(y_true, y_pred)
+        labels, valid = valid_targets(y_true, y_pred)
         num_classes = int(y_pred.shape[-1])
         check_num_classes(self.alpha, num_classes, "FocalLoss alpha")
         alpha = self.alpha if isinstance(self.alpha, float) else ops.convert_to_tensor(self.alpha, y_pred.dtype)
-        return keras.losses.categorical_focal_crossentropy(
+        loss = keras.losses.categorical_focal_crossentropy(
             ops.one_hot(labels, num_classes, dtype=y_pred.dtype),
             y_pred,
             alpha=alpha,
             gamma=self.gamma,
             from_logits=self.from_logits,
         )
+        return valid_pixel_mean(loss, valid)
 
     def get_config(self):
         return {

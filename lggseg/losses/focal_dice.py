@@ -18,7 +18,11 @@ class FocalDice(keras.losses.Loss):
 
     Focal loss pushes every hard pixel; Dice scores each class's overlap as a whole, so a
     rare class weighs as much as a common one. The focal term is averaged over each
-    image's pixels so that both terms are per image before the batch mean.
+    image's pixels so that both terms are per image before the batch mean. Unlabelled
+    pixels (:data:`~lggseg.classes.IGNORE_INDEX`) count in neither term: the focal term's
+    batch mean is the mean over the batch's labelled pixels, as in
+    :class:`~lggseg.losses.focal.FocalLoss`, and the Dice term's that over the images
+    holding labelled pixels.
 
     References:
       Lin et al., ICCV 2017 (focal); Milletari et al., 3DV 2016 (Dice); the combination as
