@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from lggseg.atomic_write import atomic_write
+from lggseg.classes import IGNORE_INDEX
 from lggseg.evaluation.metrics import is_background
 
 __all__ = [
@@ -176,12 +177,14 @@ def sample_pixels(
     probs: np.ndarray,
     per_class: int,
     rng: np.random.Generator,
-    ignore_index: int | None = None,
+    ignore_index: int | None = IGNORE_INDEX,
 ) -> PixelSample:
     """Up to ``per_class`` random pixels of each true class of one image, with weights.
 
     Stratifying keeps rare classes in the sample (a uniform sample of 1 % of the pixels
-    would hold few IT pixels); the weights undo it when counting.
+    would hold few IT pixels); the weights undo it when counting. Pixels of true class
+    ``ignore_index`` (by default the "unlabelled" :data:`~lggseg.classes.IGNORE_INDEX`)
+    are never sampled: a rule fitted on them would learn from no label.
     """
     y = np.asarray(y_true).reshape(-1)
     p = np.asarray(probs).reshape(y.size, -1)
@@ -300,6 +303,8 @@ def fit_class_weights(
       class_names: names in index order (Background = ``BG``/``Background`` for
         ``objective='macro_f1_no_bg'``).
       sample_weight: per-pixel weights (e.g. :class:`PixelSample` weights).
+        Pixels whose true class is not a class index (the unlabelled
+        :data:`~lggseg.classes.IGNORE_INDEX`) are left out.
       objective: ``'macro_f1'`` or ``'macro_f1_no_bg'``.
       grid: candidate weights; default 33 log-spaced values from 1/16 to 16.
       rounds: coordinate-search sweeps at most.
@@ -314,6 +319,9 @@ def fit_class_weights(
     if y.size != p.shape[0]:
         raise ValueError(f"y_true has {y.size} pixels but probs {p.shape[0]}.")
     w_pix = np.ones(y.size) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    labelled = (y >= 0) & (y < k)
+    if not labelled.all():
+        p, y, w_pix = p[labelled], y[labelled], w_pix[labelled]
     candidates = np.asarray(grid if grid is not None else 2.0 ** np.linspace(-4, 4, 33), dtype=np.float64)
     if candidates.size == 0 or np.any(candidates <= 0):
         raise ValueError(f"grid must hold positive weights, got {list(candidates)}.")

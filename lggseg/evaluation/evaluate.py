@@ -16,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from lggseg.classes import IVYGAP_8, LGG_4, ClassMapping, ClassScheme, ivygap_to_lgg, scheme_for_num_classes
+from lggseg.classes import (
+    IGNORE_INDEX,
+    IVYGAP_8,
+    LGG_4,
+    ClassMapping,
+    ClassScheme,
+    apply_lookup,
+    ivygap_to_lgg,
+    scheme_for_num_classes,
+)
 from lggseg.data.source import DataSource
 from lggseg.evaluation.decision import DecisionResult, DecisionRule, PixelSample, sample_pixels
 from lggseg.evaluation.metrics import ConfusionAccumulator
@@ -80,7 +89,7 @@ def evaluate(
     decision_rules: Sequence[DecisionRule] = (),
     decision_fitted_on: str = "validation",
     sample_pixels_per_class: int = 0,
-    ignore_index: int | None = None,
+    ignore_index: int | None = IGNORE_INDEX,
     bins: int = 20,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
@@ -101,7 +110,9 @@ def evaluate(
       decision_fitted_on: where the rules were fitted, recorded in their results.
       sample_pixels_per_class: if > 0, keep up to this many pixels per class and image
         as :attr:`EvaluationResult.pixels`, to fit decision rules on.
-      ignore_index: true-class value left out of the metrics.
+      ignore_index: true-class value left out of the metrics, the decision rules' scores
+        and the pixel sample (counted as ``ignored_pixels``); by default the "unlabelled"
+        :data:`~lggseg.classes.IGNORE_INDEX`.
       bins: probability histogram / calibration bins.
       seed: seeds the pixel sample.
       progress: called as ``progress(images_done, images_total)``.
@@ -126,7 +137,8 @@ def evaluate(
         probs = predictor.predict(sample.image)
         if prob_matrix is not None:
             probs = probs @ prob_matrix
-        mask = sample.mask if mask_lut is None else mask_lut[sample.mask]
+        # apply_lookup keeps unlabelled pixels unlabelled through the class mapping.
+        mask = sample.mask if mask_lut is None else apply_lookup(mask_lut, sample.mask)
         acc.update(y_true=mask, probs=probs, ignore_index=ignore_index)
         for rule, rule_acc in zip(decision_rules, rule_accs):
             rule_acc.update(y_true=mask, probs=rule.apply(probs), ignore_index=ignore_index)

@@ -11,6 +11,9 @@ Its schema (null = JSON ``null`` = Python ``None``):
   class names in index order (usually the scheme's codes, e.g. ``["BG", "CT", "LE", "IT"]``).
 ``pixels``
   number of pixels counted (pixels equal to ``ignore_index`` are left out).
+``ignored_pixels``
+  number of pixels left out as unlabelled (true class ``ignore_index``, by default
+  :data:`~lggseg.classes.IGNORE_INDEX`): they are in no count, score or statistic below.
 ``accuracy``
   pixel accuracy of the argmax, trace / total.
 ``macro_f1``, ``miou``
@@ -66,6 +69,8 @@ from typing import Any
 
 import numpy as np
 
+from lggseg.classes import IGNORE_INDEX
+
 # The flat names of these metrics (``LE_recall``) live beside them, in metric_names.py.
 from lggseg.evaluation.metric_names import (
     GLOBAL_SCORES,
@@ -107,7 +112,7 @@ def confusion_from_predictions(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     num_classes: int,
-    ignore_index: int | None = None,
+    ignore_index: int | None = IGNORE_INDEX,
     sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Confusion matrix (rows = true class) of index arrays of any matching shape.
@@ -116,7 +121,8 @@ def confusion_from_predictions(
       y_true: true class indices.
       y_pred: predicted class indices, same shape.
       num_classes: size of the matrix.
-      ignore_index: true-class value to leave out (e.g. an "unlabelled" index).
+      ignore_index: true-class value to leave out, by default the "unlabelled"
+        :data:`~lggseg.classes.IGNORE_INDEX`; None counts every pixel.
       sample_weight: optional per-pixel weights (same shape); the matrix is then float64.
 
     Returns:
@@ -250,15 +256,20 @@ class ConfusionAccumulator:
         self.calib_count = np.zeros(bins, dtype=np.int64)
         self.calib_conf_sum = np.zeros(bins, dtype=np.float64)
         self.calib_correct = np.zeros(bins, dtype=np.int64)
+        self.ignored = 0
 
     def update(
         self,
         *,
         y_true: np.ndarray,
         probs: np.ndarray,
-        ignore_index: int | None = None,
+        ignore_index: int | None = IGNORE_INDEX,
     ) -> None:
-        """Add pixels: ``y_true`` of shape ``(...)``, ``probs`` of shape ``(..., C)``."""
+        """Add pixels: ``y_true`` of shape ``(...)``, ``probs`` of shape ``(..., C)``.
+
+        Pixels whose true class is ``ignore_index`` (by default the "unlabelled"
+        :data:`~lggseg.classes.IGNORE_INDEX`) are only counted, as ``ignored_pixels``.
+        """
         y_true = np.asarray(y_true)
         probs = np.asarray(probs)
         if probs.shape[:-1] != y_true.shape or probs.shape[-1] != self.num_classes:
@@ -270,6 +281,7 @@ class ConfusionAccumulator:
         p = probs.reshape(-1, self.num_classes)
         if ignore_index is not None:
             keep = y != ignore_index
+            self.ignored += int(keep.size - np.count_nonzero(keep))
             y, p = y[keep], p[keep]
         if y.size == 0:
             return
@@ -311,6 +323,7 @@ class ConfusionAccumulator:
                      "calib_count", "calib_conf_sum", "calib_correct"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.true_prob_max = np.maximum(self.true_prob_max, other.true_prob_max)
+        self.ignored += other.ignored
         return self
 
     def result(self, *, class_names: Sequence[str]) -> dict[str, Any]:
@@ -324,7 +337,7 @@ class ConfusionAccumulator:
             raise ValueError(f"Class names must be unique and not 'all' (a reserved entry); got {names}.")
         support = self.confusion.sum(axis=1)
         total = int(support.sum())
-        out: dict[str, Any] = {"classes": names, "pixels": total}
+        out: dict[str, Any] = {"classes": names, "pixels": total, "ignored_pixels": int(self.ignored)}
         out.update(scores_from_confusion(self.confusion, class_names=names))
 
         probability: dict[str, dict[str, float | int | None]] = {}

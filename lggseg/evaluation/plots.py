@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from lggseg.atomic_write import atomic_write
-from lggseg.classes import ClassScheme
-from lggseg.evaluation.overlay import overlay
+from lggseg.classes import IGNORE_INDEX, ClassScheme
+from lggseg.evaluation.overlay import IGNORE_COLOUR, overlay
 
 __all__ = [
     "read_history",
@@ -234,6 +234,9 @@ def overlays(examples: Sequence[Any], *, scheme: ClassScheme, alpha: float = 0.4
 
     handles = [Patch(facecolor=np.asarray(c) / 255, edgecolor="black", label=code)
                for code, c in zip(scheme.codes, scheme.colours)]
+    if any((np.asarray(ex.mask) == IGNORE_INDEX).any() for ex in examples):
+        handles.append(Patch(facecolor="white", edgecolor=np.asarray(IGNORE_COLOUR) / 255, hatch="////",
+                             label="unlabelled"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
     return fig
 

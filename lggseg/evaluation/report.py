@@ -164,6 +164,15 @@ def _overall(metrics: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> 
         lines.append(f"| {label} | {value} |{extra}")
     if metrics.get("macro_skipped"):
         lines += ["", f"Macro averages skip classes absent from the data: {', '.join(metrics['macro_skipped'])}."]
+    # Older metrics.json files have no count; say nothing rather than "0 ignored".
+    ignored = metrics.get("ignored_pixels")
+    if ignored is not None:
+        share = ignored / max(ignored + metrics["pixels"], 1)
+        lines += [
+            "",
+            f"Ignored (unlabelled) pixels: {ignored:,} ({100 * share:.1f} % of all pixels); "
+            "they are left out of every score.",
+        ]
     lines += [
         "",
         "Pixel accuracy is dominated by the largest classes; read the per-class table below.",
