@@ -156,12 +156,15 @@ class TileDataset(keras.utils.PyDataset):
         # One tuple, replaced at once, so a worker thread never sees a new list with an old epoch.
         self._state = (int(epoch), specs)
         self.last_epoch_class_shares = effective_class_shares(self.source, specs, tile_size=self.tile_size)
+        ignored = int(self.source.ignored_pixels().sum())
         log.info(
-            "epoch %d: %d tiles from %s; class shares %s",
+            "epoch %d: %d tiles from %s; class shares %s%s",
             epoch,
             len(specs),
             self.sampler,
             ", ".join(f"{c} {100 * v:.1f}%" for c, v in self.last_epoch_class_shares.items()),
+            # The shares are of labelled pixels; say how much of the source is left out.
+            f" (of labelled pixels; {ignored:,} source pixels unlabelled)" if ignored else "",
         )
 
     def on_epoch_end(self) -> None:

@@ -11,6 +11,9 @@ an epoch is reproducible from the seed it was drawn with.
 * :class:`ClassCenteredSampler`: pixel-level; a share of the tiles is centred on pixels of
   given classes (nnU-Net's foreground oversampling, MONAI's ``RandCropByLabelClasses``).
 
+Class counts come from :meth:`~lggseg.data.source.DataSource.class_histograms`, which
+leaves unlabelled pixels out, so no sampler centres a tile on one or counts one for a class.
+
 :func:`effective_class_shares` says what class mix an epoch actually trains on.
 """
 
@@ -234,12 +237,15 @@ def effective_class_shares(
     crop contributes its image's class shares times the tile's area: its expectation up to
     border effects, and exact when the tile is the whole image. With ``tile_size=None``
     every spec is its whole image (image-level sampling as in the seed experiment, where
-    this is exact).
+    this is exact). Unlabelled pixels (:data:`~lggseg.classes.IGNORE_INDEX`) train no
+    class and are left out: the shares are of the labelled pixels.
 
     Returns:
       class code -> share in [0, 1], in the scheme's order.
     """
     hist = source.class_histograms().astype(np.float64)
+    # Pixels per image, unlabelled included: a random crop's expected labelled pixels.
+    area = hist.sum(axis=1) + source.ignored_pixels()
     k = source.scheme.num_classes
     counts = np.zeros(k, dtype=np.float64)
     for spec in specs:
@@ -251,6 +257,6 @@ def effective_class_shares(
         elif tile_size is None:
             counts += hist[spec.index]
         else:
-            counts += hist[spec.index] / max(hist[spec.index].sum(), 1.0) * tile_size * tile_size
+            counts += hist[spec.index] / max(area[spec.index], 1.0) * tile_size * tile_size
     total = max(counts.sum(), 1.0)
     return {code: float(v / total) for code, v in zip(source.scheme.codes, counts)}
