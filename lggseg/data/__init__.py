@@ -4,6 +4,7 @@
 * :class:`CropSource`    cropped region images whose name carries the class, tissue-aware masks
 * :func:`detect_tissue`  the HSV tissue rule behind those masks
 * :func:`split_by_group`, :func:`split_by_names`  train/validation splits by image or patient
+* :func:`cv_fold`, :func:`assign_folds`  cross-validation folds of whole groups (the test side)
 * :func:`read_image`, :func:`read_mask`  validated file reading
 
 Nothing here imports keras: the data pipeline works in numpy.
@@ -13,6 +14,7 @@ import gin
 
 from lggseg.data.crops import CropMask, CropSource, crop_mask, parse_class_token, write_crop_masks
 from lggseg.data.folder import FolderSource
+from lggseg.data.folds import FoldSplit, assign_folds, cv_fold
 from lggseg.data.io import list_images, read_image, read_mask
 from lggseg.data.source import DataSource, Sample, map_samples, parse_group
 from lggseg.data.split import split_by_group, split_by_names
@@ -23,9 +25,12 @@ __all__ = [
     "CropMask",
     "CropSource",
     "DataSource",
+    "FoldSplit",
     "FolderSource",
     "Sample",
+    "assign_folds",
     "crop_mask",
+    "cv_fold",
     "detect_tissue",
     "list_images",
     "map_samples",
@@ -45,6 +50,7 @@ register("crop_source", CropSource, module="lggseg.data")
 register("detect_tissue", detect_tissue, module="lggseg.data")
 register("split_by_group", split_by_group, module="lggseg.data")
 register("split_by_names", split_by_names, module="lggseg.data")
+register("cv_fold", cv_fold, module="lggseg.data")
 
 # --- synthetic generator (the lggseg.data.synthetic package) ---
 from lggseg.data.synthetic import (  # noqa: E402
