@@ -9,9 +9,10 @@ import keras
 
 from lggseg.training import run_dir as rd
 from lggseg.training.checkpoint import TRAINING_STATE
+from lggseg.training.console import say, scores_line
 from lggseg.training.run import TrainingRun, note_collapse
 
-__all__ = ["finish_run", "run_summary"]
+__all__ = ["finish_run", "run_summary", "score_test_fold"]
 
 
 def finish_run(run: TrainingRun, *, rule_pixels: int) -> None:
@@ -23,8 +24,11 @@ def finish_run(run: TrainingRun, *, rule_pixels: int) -> None:
     if result is None:  # every phase had been finished before this call
         result = run.validate(sample_pixels_per_class=rule_pixels if run.decision_rule else 0)
     metrics, examples, decisions = result.metrics, result.examples, None
+    rule = None
     if run.decision_rule:
-        metrics, examples, decisions = _fit_decision_rule(run, sampled=result)
+        rule, metrics, examples, decisions = _fit_decision_rule(run, sampled=result)
+    if run.test_src is not None:
+        score_test_fold(run, rule=rule)
     run.state.status = "finished"
     rd.write_json_atomic(run.dir / "run.json", run_summary(run))
     write_report(
@@ -41,7 +45,35 @@ def finish_run(run: TrainingRun, *, rule_pixels: int) -> None:
     (run.dir / TRAINING_STATE).unlink(missing_ok=True)
 
 
-def _fit_decision_rule(run: TrainingRun, *, sampled) -> tuple[dict[str, Any], Any, Any]:
+def score_test_fold(run: TrainingRun, *, rule: Any = None) -> None:
+    """Score the finished model on the held-out test fold: ``test/metrics.json`` and ``test/report.md``.
+
+    The test fold chose nothing: the model, its epochs and the decision rule (fitted on the
+    validation images, reported beside the argmax) were all settled before it is predicted.
+    """
+    from lggseg.evaluation import write_report
+
+    test = run.evaluator(
+        predictor=run.predictor,
+        source=run.test_src,
+        decision_rules=[rule] if rule is not None else [],
+        decision_fitted_on="the validation images (not the test fold)",
+    )
+    note_collapse(test.metrics)
+    names = ", ".join(run.test_src.names)
+    write_report(
+        out_dir=run.dir / rd.TEST_DIR,
+        metrics=test.metrics,
+        scheme=run.scheme,
+        config_summary=f"Test fold: {names}. Nothing was chosen on these images.",
+        examples=test.examples,
+        decision=test.decisions,
+        title="Test-fold report",
+    )
+    say(f"test fold ({names}): {scores_line(test.metrics, run.scheme.codes)}")
+
+
+def _fit_decision_rule(run: TrainingRun, *, sampled) -> tuple[Any, dict[str, Any], Any, Any]:
     """Fit per-class weights on ``sampled`` validation pixels; evaluate argmax and rule side by side."""
     from lggseg.evaluation import fit_class_weights
 
@@ -59,7 +91,7 @@ def _fit_decision_rule(run: TrainingRun, *, sampled) -> tuple[dict[str, Any], An
         decision_fitted_on="these validation images (so its numbers are optimistic)",
     )
     note_collapse(both.metrics)
-    return both.metrics, both.examples, both.decisions
+    return rule, both.metrics, both.examples, both.decisions
 
 
 def _config_summary(run: TrainingRun) -> str:

@@ -15,6 +15,7 @@ Layout::
       phase_<K>/            validation metrics.json, report.md, plots/ after phase K
       model.keras           the final model
       metrics.json, report.md, plots/   the final validation report
+      test/                 with a test fold (train.test_fold): its metrics.json, report.md, plots/
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ RUN_FILES = (
 # Files that tools around a run keep inside its directory (the benchmark runner's log and
 # outcome, written before it starts `lggseg train` there): they do not make a folder foreign.
 COMPANION_FILES = ("benchmark.log", "benchmark.json")
+# The held-out test fold's metrics.json, report.md and plots/ (a run with train.test_fold).
+TEST_DIR = "test"
 
 
 @dataclasses.dataclass
@@ -123,9 +126,9 @@ def clear_run_files(run_dir: Path) -> None:
     for path in run_dir.glob("phase_*"):
         if path.is_dir():
             shutil.rmtree(path)
-    plots = run_dir / "plots"
-    if plots.is_dir():
-        shutil.rmtree(plots)
+    for name in ("plots", TEST_DIR):
+        if (run_dir / name).is_dir():
+            shutil.rmtree(run_dir / name)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

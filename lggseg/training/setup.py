@@ -18,6 +18,7 @@ import numpy as np
 
 from lggseg.classes import ClassScheme, write_palette
 from lggseg.config import config_changes
+from lggseg.data.folds import FoldSplit
 from lggseg.data.source import DataSource
 from lggseg.stain.base import StainNormalizer
 from lggseg.training import run_dir as rd
@@ -44,6 +45,7 @@ class PreparedRun:
       state: the progress written to ``state.json`` after every epoch.
       scheme: the classes of the data and the model.
       train_src, val_src: the two sides of the split.
+      test_src: the held-out test fold (scored once, at the end), or ``None``.
       net: the model being trained (built, or loaded from the checkpoint).
       normalizer: the fitted stain normaliser, or ``None``.
     """
@@ -55,6 +57,7 @@ class PreparedRun:
     val_src: DataSource
     net: keras.Model
     normalizer: StainNormalizer | None
+    test_src: DataSource | None
 
 
 def process_run_dir(run_dir: str | Path) -> Path:
@@ -127,12 +130,30 @@ def split_data(
     val_fraction: float,
     seed: int,
     run_dir: Path,
-) -> tuple[DataSource, DataSource, dict[str, list[str]]]:
-    """Training and validation sources, and the split record (checked against ``split.json``).
+    test_fold: Callable[[DataSource], FoldSplit] | None = None,
+) -> tuple[DataSource, DataSource, DataSource | None, dict[str, Any]]:
+    """Training, validation and test sources, and the split record (checked against ``split.json``).
 
-    ``splitter(data, val_fraction=..., seed=...)`` returns training and validation indices
-    (default :func:`lggseg.data.split_by_group`); an explicit ``validation`` source skips it.
+    With ``test_fold`` (e.g. :func:`lggseg.data.cv_fold`), its test groups are set aside
+    first and used for nothing but the final scores; ``splitter(rest, val_fraction=...,
+    seed=...)`` (default :func:`lggseg.data.split_by_group`) then splits the remaining groups
+    into training and validation, and validation alone chooses (early stopping, the decision
+    rule). An explicit ``validation`` source skips the splitter.
+
+    Raises:
+      ValueError: ``validation`` with other classes than ``data``, ``validation`` together
+        with ``test_fold``, or a split that differs from the run's ``split.json``.
     """
+    test_src, fold_record = None, None
+    if test_fold is not None:
+        if validation is not None:
+            raise ValueError(
+                "train.validation and train.test_fold are both set; with a test fold the validation "
+                "groups are split from the remaining data (train.val_fraction): unset train.validation."
+            )
+        fold = test_fold(data)
+        test_src, fold_record = data.subset(fold.test), fold.record()
+        data = data.subset(fold.rest)
     if validation is not None:
         if validation.scheme != data.scheme:
             raise ValueError(
@@ -143,7 +164,9 @@ def split_data(
     else:
         train_idx, val_idx = splitter(data, val_fraction=val_fraction, seed=seed)
         train_src, val_src = data.subset(train_idx), data.subset(val_idx)
-    split = {"train": train_src.names, "validation": val_src.names}
+    split: dict[str, Any] = {"train": train_src.names, "validation": val_src.names}
+    if test_src is not None:
+        split.update(test=test_src.names, cross_validation=fold_record)
     path = run_dir / "split.json"
     if path.is_file():
         if json.loads(path.read_text()) != split:
@@ -151,7 +174,7 @@ def split_data(
                 f"The data split differs from the one recorded in {path} (the data or the split "
                 f"settings changed); resume with the same data, or use a new --run-dir."
             )
-    return train_src, val_src, split
+    return train_src, val_src, test_src, split
 
 
 def load_or_build_model(

@@ -20,6 +20,9 @@ the gin configurable of the same component, so that every binding of it takes ef
   sample_pixels_per_class=)`` and returns an ``EvaluationResult``.
 * ``splitter`` (default ``split_by_group``) is called as ``splitter(data, val_fraction=,
   seed=)`` and returns training and validation indices (unused with ``validation``).
+* ``test_fold`` (default none; ``@cv_fold`` in a cross-validation) is called as
+  ``test_fold(data)`` and returns a :class:`~lggseg.data.folds.FoldSplit`; its test samples
+  are set aside before the splitter runs.
 
 Reading order: :func:`train` -> :func:`prepare_run` (steps in ``setup.py``) ->
 :func:`compose_run` -> :func:`run_phase` per phase -> ``report.finish_run``. The state
@@ -46,7 +49,7 @@ from lggseg.training.callbacks import EpochEnd, RichProgress
 from lggseg.training.checkpoint import restore_training_state
 from lggseg.training.components import configured
 from lggseg.training.config_record import ConfigRecord, GinConfig
-from lggseg.training.console import say
+from lggseg.training.console import say, scores_line
 from lggseg.training.report import finish_run
 from lggseg.training.run import TrainingRun, history_metrics
 from lggseg.training.schedule import Phase, apply_phase, make_optimizer
@@ -73,6 +76,7 @@ def train(
     reference: str | Path | np.ndarray | None = None,
     augmentation: Callable | None = None,
     validation: DataSource | None = None,
+    test_fold: Callable[[DataSource], Any] | None = None,
     val_fraction: float = 0.2,
     split_seed: int = 0,
     tile_size: int = 256,
@@ -97,6 +101,8 @@ def train(
 
     Args (the components' defaults and call signatures are in the module docstring):
       data, validation: training data; validation images (else ``splitter`` splits ``data``).
+      test_fold: sets a test fold of ``data`` aside before the split (``@cv_fold``); it is
+        scored once, at the end (``test/metrics.json``), and chooses nothing.
       model: a builder of no arguments (gin ``@gbm_transfer``); a resumed run loads instead.
       run_dir: where everything is written; an existing run there is resumed.
       phases, loss: the unfreeze schedule and the loss (default focal, gamma 2, alpha 0.25).
@@ -120,7 +126,7 @@ def train(
         distribution()
     record = config_record or GinConfig()
     prepared = prepare_run(
-        data=data, model=model, run_dir=run_dir, validation=validation, splitter=splitter,
+        data=data, model=model, run_dir=run_dir, validation=validation, test_fold=test_fold, splitter=splitter,
         val_fraction=val_fraction, split_seed=split_seed, seed=seed, normalizer=normalizer, reference=reference,
         requested_config=record.requested(), overwrite=overwrite, allow_config_change=allow_config_change,
     )
@@ -153,6 +159,7 @@ def prepare_run(
     val_fraction: float,
     split_seed: int,
     seed: int,
+    test_fold: Callable[[DataSource], Any] | None = None,
     normalizer: StainNormalizer | None,
     reference: str | Path | np.ndarray | None,
     requested_config: str = "",
@@ -171,14 +178,15 @@ def prepare_run(
         say(f"{directory} holds a finished run; nothing to do (use another --run-dir to train again).")
         return None
     keras.utils.set_random_seed(seed)
-    train_src, val_src, split = setup.split_data(
+    train_src, val_src, test_src, split = setup.split_data(
         data, validation=validation, splitter=splitter or configured("split_by_group"),
-        val_fraction=val_fraction, seed=split_seed, run_dir=directory,
+        val_fraction=val_fraction, seed=split_seed, run_dir=directory, test_fold=test_fold,
     )
     net, state = setup.load_or_build_model(run_dir=directory, state=state, model=model)
     setup.check_classes(net, data)
+    held_out = f" and {len(test_src)} test images (fold {split['cross_validation']['fold']})" if test_src else ""
     say(
-        f"data: {len(train_src)} training and {len(val_src)} validation images, classes "
+        f"data: {len(train_src)} training and {len(val_src)} validation images{held_out}, classes "
         f"{', '.join(data.scheme.codes)}; training pixel shares "
         + ", ".join(f"{c} {s:.1%}" for c, s in train_src.class_shares().items())
     )
@@ -187,7 +195,7 @@ def prepare_run(
     setup.write_run_files(run_dir=directory, split=split, data=data, state=state)
     return setup.PreparedRun(
         dir=directory, state=state, scheme=data.scheme, train_src=train_src, val_src=val_src, net=net,
-        normalizer=fitted,
+        normalizer=fitted, test_src=test_src,
     )
 
 
@@ -295,20 +303,8 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
         config_summary=f"Phase {k}/{len(run.phases)}: {phase.describe()}",
         with_plots=False,  # the final report draws them; phases keep metrics and tables
     )
-    say(f"phase {k} validation: {validation_summary(result.metrics, run.scheme.codes)}")
+    say(f"phase {k} validation: {scores_line(result.metrics, run.scheme.codes)}")
     run.end_phase(k)
-
-
-def validation_summary(metrics: dict[str, Any], codes: Sequence[str]) -> str:
-    """``accuracy 0.640, macro F1 0.410, BG recall ...``: one line for the console."""
-
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.3f}"
-
-    parts = [f"accuracy {fmt(metrics.get('accuracy'))}", f"macro F1 {fmt(metrics.get('macro_f1'))}"]
-    for code in codes:
-        parts.append(f"{code} recall {fmt(metrics['per_class'].get(code, {}).get('recall'))}")
-    return ", ".join(parts)
 
 
 def _deprecated_eval_overlap(overlap: float, predictor: Callable[..., Any] | None) -> Callable[..., Any]:
