@@ -50,6 +50,13 @@ Out = Annotated[
 Only = Annotated[
     str | None, typer.Option("--only", help="Comma-separated entries to run (the others are still reported).")
 ]
+ResultsOnly = Annotated[
+    bool,
+    typer.Option(
+        "--results-only",
+        help="Train nothing: rewrite results.* from the jobs already in --out (e.g. while a long run goes on).",
+    ),
+]
 
 
 @cli_errors()
@@ -60,6 +67,7 @@ def benchmark(
     seeds: Seeds = None,
     out: Out = None,
     only: Only = None,
+    results_only: ResultsOnly = False,
 ) -> None:
     """Run a benchmark suite, each entry x backend x seed in its own training process, e.g.
     [bold]lggseg benchmark --gin gin/benchmark_quick.gin[/bold].
@@ -70,6 +78,7 @@ def benchmark(
     """
     from lggseg.benchmark import collect, load_suite, run_jobs, write_results
     from lggseg.benchmark.results import aggregate, classes_of
+    from lggseg.benchmark.runner import recorded_jobs
     from lggseg.benchmark.tables import summary_tables
 
     files = gin_files or [Path("gin/benchmark_quick.gin")]
@@ -83,15 +92,18 @@ def benchmark(
     every = suite.jobs()
     command = _command(files, gin_params=gin_params, backends=",".join(suite.backends) if backends is not None else None,
                        seeds=seeds, out_dir=out_dir, only=only)
-    typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}", err=True)
-
     outcomes = []
     interrupted = False
-    try:
-        run_jobs(selected, out_dir=out_dir, on_start=_on_start, on_done=lambda i, n, o: _on_done(o, outcomes))
-    except KeyboardInterrupt:
-        interrupted = True
-        typer.secho("\ninterrupted; rerun the same command to resume.", fg="yellow", err=True)
+    if not results_only:
+        typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}", err=True)
+        try:
+            run_jobs(selected, out_dir=out_dir, on_start=_on_start, on_done=lambda i, n, o: _on_done(o, outcomes))
+        except KeyboardInterrupt:
+            interrupted = True
+            typer.secho("\ninterrupted; rerun the same command to resume.", fg="yellow", err=True)
+    # Results cover this suite's jobs and whatever earlier invocations ran into --out.
+    known = {job.run_dir for job in every}
+    every += [job for job in recorded_jobs(out_dir) if job.run_dir not in known and job.entry in suite.entries]
     results = collect(every, out_dir=out_dir, outcomes=outcomes)
     paths = write_results(results, out_dir=out_dir, command=command, suite=suite)
     typer.echo(summary_tables(aggregate(results), classes=classes_of(results)))
@@ -102,7 +114,7 @@ def benchmark(
     if failed:
         typer.secho(
             f"{len(failed)} job(s) failed: "
-            + ", ".join(f"{o.job.entry}/{o.job.backend}/seed{o.job.seed}" for o in failed)
+            + ", ".join(str(o.job.run_dir.relative_to("runs")) for o in failed)
             + " (see results.md and their benchmark.log)",
             fg="red",
             err=True,
@@ -121,7 +133,8 @@ def _command(files, *, gin_params, backends: str | None, seeds: int | None, out_
 
 
 def _on_start(index: int, total: int, job) -> None:
-    typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed} ... ", err=True, nl=False)
+    fold = "" if job.fold is None else f" / fold {job.fold}"
+    typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed}{fold} ... ", err=True, nl=False)
 
 
 def _on_done(outcome, outcomes: list) -> None:

@@ -1,7 +1,8 @@
 """Runs a suite's jobs, each in its own process, with skip, resume and failure isolation.
 
 Every job trains with ``python -m lggseg_cli.main --backend B train ... --run-dir D`` (the
-backend is fixed per process) and writes into ``OUT/runs/<entry>/<backend>/seed<S>``:
+backend is fixed per process) and writes into ``OUT/runs/<entry>/<backend>/seed<S>``
+(``.../seed<S>/fold<F>`` in a cross-validation):
 
 * ``benchmark.log``: the process's stdout and stderr (appended to on a rerun);
 * ``benchmark.json``: the job's outcome: ``status`` (``finished``, ``failed``,
@@ -71,6 +72,26 @@ def is_finished(run_dir: Path) -> bool:
         return json.loads(state.read_text()).get("status") == "finished"
     except json.JSONDecodeError:
         return False
+
+
+def recorded_jobs(out_dir: Path) -> list[Job]:
+    """The jobs an earlier invocation ran into ``out_dir`` (read from their ``benchmark.json``).
+
+    So that results cover every invocation into one folder, e.g. TensorFlow with two seeds,
+    then JAX with one seed of two entries.
+    """
+    jobs = []
+    for path in sorted(Path(out_dir).glob(f"runs/*/*/seed*/**/{OUTCOME_NAME}")):
+        data = read_outcome(path.parent)
+        if not data or not {"entry", "backend", "seed"} <= set(data):
+            continue
+        job = Job(
+            entry=data["entry"], backend=data["backend"], seed=int(data["seed"]), fold=data.get("fold"),
+            gin_files=tuple(data.get("gin_files", ())), gin_params=tuple(data.get("gin_params", ())),
+        )
+        if Path(out_dir) / job.run_dir == path.parent:  # a copied or moved folder is not this job
+            jobs.append(job)
+    return jobs
 
 
 def read_outcome(run_dir: Path) -> dict | None:
@@ -278,6 +299,7 @@ def _record(run_dir: Path, job: Job, command: list[str], outcome: Outcome, *, ke
         "entry": job.entry,
         "backend": job.backend,
         "seed": job.seed,
+        "fold": job.fold,
         "status": outcome.status,
         "returncode": outcome.returncode,
         "wall_seconds": outcome.wall_seconds,

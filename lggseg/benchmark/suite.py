@@ -1,4 +1,4 @@
-"""A benchmark suite: gin experiments (entries) x backends x seeds, expanded into jobs.
+"""A benchmark suite: gin experiments (entries) x backends x seeds x folds, expanded into jobs.
 
 A suite is written in gin as bindings of :func:`benchmark_suite` (see ``gin/benchmark_*.gin``)
 and read with :func:`load_suite`, which imports neither keras nor a backend: the jobs run in
@@ -19,18 +19,20 @@ _ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One training run of a suite: an entry on one backend with one training seed."""
+    """One training run of a suite: an entry on one backend with one training seed (and test fold)."""
 
     entry: str
     backend: str
     seed: int
     gin_files: tuple[str, ...]
     gin_params: tuple[str, ...]
+    fold: int | None = None
 
     @property
     def run_dir(self) -> Path:
         """The run directory relative to the benchmark's output folder."""
-        return Path("runs") / self.entry / self.backend / f"seed{self.seed}"
+        seed_dir = Path("runs") / self.entry / self.backend / f"seed{self.seed}"
+        return seed_dir if self.fold is None else seed_dir / f"fold{self.fold}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,9 @@ class Suite:
     backends: tuple[str, ...] = BACKENDS
     seeds: int = 1
     split_seed: int = 0
+    folds: int = 0
+    fold_seed: int = 0
+    reference: str | None = None
 
     def replace(
         self,
@@ -60,18 +65,26 @@ class Suite:
             backends=list(backends) if backends is not None else list(self.backends),
             seeds=seeds if seeds is not None else self.seeds,
             split_seed=self.split_seed,
+            folds=self.folds,
+            fold_seed=self.fold_seed,
+            reference=self.reference,
         )
 
     def jobs(self, *, only: Sequence[str] = ()) -> list[Job]:
-        """The matrix entry x backend x seed, in suite order (entries, then backends, then seeds).
+        """The matrix backend x seed x fold x entry, in that order.
+
+        Entries vary fastest, so a run stopped part way has every entry of its finished
+        folds: comparable results, paired by fold and seed, arrive first.
 
         Args:
           only: run only these entries (default all).
 
         The gin bindings of a job are, in order: the entry's ``params``, ``common_params``,
-        then ``train.seed = S`` and ``train.split_seed = <split_seed>``. The split seed is the
-        same for every job, so every entry and seed trains and is evaluated on the same images;
-        only the training seed (sampling, augmentation, initialisation) varies.
+        then ``train.seed = S`` and ``train.split_seed = <split_seed>``, and with ``folds``
+        the test fold: ``train.test_fold = @cv_fold``, ``cv_fold.folds``, ``cv_fold.fold``,
+        ``cv_fold.seed = <fold_seed>``. The split and fold seeds are the same for every job,
+        so every entry and seed of a fold trains, validates and is tested on the same
+        images; only the training seed (sampling, augmentation, initialisation) varies.
         """
         unknown = [name for name in only if name not in self.entries]
         if unknown:
@@ -79,19 +92,28 @@ class Suite:
                 f"Unknown benchmark entries {', '.join(unknown)}; the suite has: {', '.join(self.entries)}."
             )
         chosen = [name for name in self.entries if not only or name in only]
+        folds: list[int | None] = list(range(self.folds)) if self.folds else [None]
         out = []
-        for entry in chosen:
-            files = (*self.entries[entry], *self.common_files)
-            for backend in self.backends:
-                for seed in range(self.seeds):
-                    params = (
-                        *self.params.get(entry, ()),
-                        *self.common_params,
-                        f"train.seed = {seed}",
-                        f"train.split_seed = {self.split_seed}",
-                    )
-                    out.append(Job(entry=entry, backend=backend, seed=seed, gin_files=files, gin_params=params))
+        for backend in self.backends:
+            for seed in range(self.seeds):
+                for fold in folds:
+                    for entry in chosen:
+                        out.append(Job(
+                            entry=entry, backend=backend, seed=seed, fold=fold,
+                            gin_files=(*self.entries[entry], *self.common_files),
+                            gin_params=(*self.params.get(entry, ()), *self.common_params,
+                                        *self._seed_params(seed, fold)),
+                        ))
         return out
+
+    def _seed_params(self, seed: int, fold: int | None) -> tuple[str, ...]:
+        params = (f"train.seed = {seed}", f"train.split_seed = {self.split_seed}")
+        if fold is None:
+            return params
+        return (
+            *params, "train.test_fold = @cv_fold", f"cv_fold.folds = {self.folds}", f"cv_fold.fold = {fold}",
+            f"cv_fold.seed = {self.fold_seed}",
+        )
 
 
 def benchmark_suite(
@@ -103,8 +125,11 @@ def benchmark_suite(
     backends: list[str] | None = None,
     seeds: int = 1,
     split_seed: int = 0,
+    folds: int = 0,
+    fold_seed: int = 0,
+    reference: str | None = None,
 ) -> Suite:
-    """Describe a benchmark: every entry is trained on every backend with every seed.
+    """Describe a benchmark: every entry is trained on every backend with every seed (and fold).
 
     Args:
       entries: entry name -> the gin files of its experiment, e.g.
@@ -117,6 +142,13 @@ def benchmark_suite(
       backends: Keras backends to run on (default both: ``['jax', 'tensorflow']``).
       seeds: training seeds per entry and backend: ``0 .. seeds - 1``.
       split_seed: the seed of the training/validation split, the same for every job.
+      folds: cross-validation over this many folds of whole groups (the data source's
+        ``group_pattern``, e.g. IvyGAP tissue blocks): every job is also run once per fold,
+        with that fold as its test set (``lggseg.data.cv_fold``) and validation groups split
+        from the rest. ``0``: no test fold; jobs are scored on their validation images.
+      fold_seed: the seed of the fold assignment, the same for every job.
+      reference: the entry every other entry is compared with, pair by pair (same seed and
+        fold), in ``results.md``'s verdicts (default: the first entry).
 
     Returns:
       the :class:`Suite`.
@@ -147,6 +179,12 @@ def benchmark_suite(
         raise ValueError(f"Unknown backends {bad or backends!r}; choose from: {', '.join(BACKENDS)}.")
     if int(seeds) < 1:
         raise ValueError(f"benchmark_suite.seeds must be at least 1, got {seeds}.")
+    if reference is not None and reference not in entries:
+        raise ValueError(
+            f"benchmark_suite.reference {reference!r} is not an entry; the entries are: {', '.join(entries)}."
+        )
+    if int(folds) < 0 or int(folds) == 1:
+        raise ValueError(f"benchmark_suite.folds must be 0 (no cross-validation) or at least 2, got {folds}.")
     for label, value in (("common_files", common_files), ("common_params", common_params)):
         if isinstance(value, str):
             raise ValueError(f"benchmark_suite.{label} must be a list of strings, got the string {value!r}.")
@@ -161,6 +199,9 @@ def benchmark_suite(
         backends=tuple(dict.fromkeys(backends)),
         seeds=int(seeds),
         split_seed=int(split_seed),
+        folds=int(folds),
+        fold_seed=int(fold_seed),
+        reference=reference,
     )
 
 

@@ -47,7 +47,7 @@ def test_aggregate_groups_by_entry_and_backend():
     assert summary["transfer"]["tensorflow"]["n"] == 1
     scratch = summary["scratch"]["jax"]
     assert scratch["n"] == 1 and scratch["metrics"]["LE_recall"]["mean"] == pytest.approx(0.1)
-    assert scratch["errors"] == [{"seed": 1, "status": "failed", "error": "exit code 2; last lines:\nboom"}]
+    assert scratch["errors"] == [{"seed": 1, "fold": None, "status": "failed", "error": "exit code 2; last lines:\nboom"}]
     assert [row["status"] for row in scratch["rows"]] == ["finished", "failed"]
 
 
@@ -63,7 +63,7 @@ def test_written_results_have_the_schema(tmp_path):
     with paths["csv"].open() as fh:
         rows = list(csv.DictReader(fh))
     header = list(rows[0])
-    assert header[:7] == ["entry", "backend", "seed", "status", "accuracy", "macro_f1", "miou"]
+    assert header[:9] == ["entry", "backend", "seed", "fold", "status", "accuracy", "macro_f1", "macro_f1_no_bg", "miou"]
     for column in ("LE_recall", "IT_f1", "BG_iou", "CT_precision", "train_seconds", "tiles_per_second", "peak_rss_mb"):
         assert column in header
     assert [(r["entry"], r["seed"], r["status"]) for r in rows] == [

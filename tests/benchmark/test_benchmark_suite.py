@@ -12,14 +12,15 @@ from lggseg.benchmark import Job, benchmark_suite, job_command, load_suite
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_quick_suite_expands_to_entries_x_backends_x_seeds(monkeypatch, tmp_path):
+def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path):
     # From another directory: relative gin paths resolve against the repository root.
     monkeypatch.chdir(tmp_path)
     suite = load_suite(files=[REPO / "gin" / "benchmark_quick.gin"])
     jobs = suite.jobs()
     entries = ["transfer", "extreme_oversampling", "scratch_fc_densenet", "scratch_unet"]
+    # Entries vary fastest: a run stopped part way has every entry of what it finished.
     assert [(j.entry, j.backend, j.seed) for j in jobs] == [
-        (e, b, 0) for e in entries for b in ("jax", "tensorflow")
+        (e, b, 0) for b in ("jax", "tensorflow") for e in entries
     ]
     transfer = jobs[0]
     assert [Path(f) for f in transfer.gin_files] == [REPO / "gin" / "le_focus.gin", REPO / "gin" / "quick.gin"]
@@ -82,6 +83,7 @@ def test_overrides_only_and_command_line(tmp_path):
         ({"entries": {"a": ["x.gin"]}, "params": {"b": ["x = 1"]}}, "unknown entries 'b'"),
         ({"entries": {"a": ["x.gin"]}, "backends": ["torch"]}, "jax, tensorflow"),
         ({"entries": {"a": ["x.gin"]}, "seeds": 0}, "at least 1"),
+        ({"entries": {"a": ["x.gin"]}, "folds": 1}, "at least 2"),
         ({"entries": {"a": ["x.gin"]}, "common_params": "x = 1"}, "list of strings"),
     ],
 )
@@ -106,3 +108,27 @@ def test_suite_file_errors_name_the_file(tmp_path):
 def test_job_run_dir_layout():
     job = Job(entry="e", backend="jax", seed=3, gin_files=("a.gin",), gin_params=())
     assert job.run_dir == Path("runs") / "e" / "jax" / "seed3"
+    job = Job(entry="e", backend="jax", seed=3, gin_files=("a.gin",), gin_params=(), fold=2)
+    assert job.run_dir == Path("runs") / "e" / "jax" / "seed3" / "fold2"
+
+
+def test_a_cross_validation_suite_runs_every_entry_of_a_fold_before_the_next_fold():
+    suite = benchmark_suite(
+        entries={"a": ["a.gin"], "b": ["b.gin"]}, backends=["tensorflow"], seeds=2, folds=3, fold_seed=5,
+    )
+    jobs = suite.jobs()
+    assert [(j.seed, j.fold, j.entry) for j in jobs] == [
+        (s, f, e) for s in range(2) for f in range(3) for e in ("a", "b")
+    ]
+    # The fold is the job's test set; the fold seed is the same for every job.
+    assert jobs[3].gin_params[-4:] == (
+        "train.test_fold = @cv_fold", "cv_fold.folds = 3", "cv_fold.fold = 1", "cv_fold.seed = 5",
+    )
+    assert suite.replace(seeds=1).folds == 3
+
+
+def test_the_ivygap_suite_is_block_level_cross_validation():
+    suite = load_suite(files=[REPO / "gin" / "benchmark_ivygap.gin"])
+    assert suite.folds == 4 and suite.seeds >= 2
+    assert list(suite.entries) == ["transfer", "frozen_transfer", "scratch_fc_densenet", "scratch_unet"]
+    assert len(suite.jobs()) == 2 * suite.seeds * 4 * 4
