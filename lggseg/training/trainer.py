@@ -189,6 +189,7 @@ def prepare_run(
         f"data: {len(train_src)} training and {len(val_src)} validation images{held_out}, classes "
         f"{', '.join(data.scheme.codes)}; training pixel shares "
         + ", ".join(f"{c} {s:.1%}" for c, s in train_src.class_shares().items())
+        + _unlabelled(train_src)
     )
     setup.warn_blank_images(train_src)
     fitted = setup.fit_normalizer(normalizer, reference=reference, train_src=train_src, run_dir=directory)
@@ -305,6 +306,13 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
     )
     say(f"phase {k} validation: {scores_line(result.metrics, run.scheme.codes)}")
     run.end_phase(k)
+
+
+def _unlabelled(source: DataSource) -> str:
+    """``; 7.2% of pixels unlabelled (ignored)``, or nothing when every pixel has a class."""
+    ignored = int(source.ignored_pixels().sum())
+    total = sum(int(sample.mask.size) for sample in source)
+    return f"; {ignored / total:.1%} of pixels unlabelled (ignored)" if ignored else ""
 
 
 def _deprecated_eval_overlap(overlap: float, predictor: Callable[..., Any] | None) -> Callable[..., Any]:

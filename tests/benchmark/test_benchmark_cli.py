@@ -146,3 +146,50 @@ def test_bad_suite_options_are_clean_cli_errors(suite, tmp_path):
     result = runner.invoke(app, ["benchmark", "--gin", str(suite), "--backends", "torch", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "jax, tensorflow" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def _finished_run(run_dir: Path, *, entry: str, seed: int, fold: int, le_tp: int) -> None:
+    """A finished cross-validation job's files, as the trainer and the runner write them."""
+    import numpy as np
+
+    from lggseg.evaluation.metrics import scores_from_confusion
+
+    confusion = np.diag([50, 50, le_tp, 10]) + np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 100 - le_tp, 0, 0], [0, 5, 0, 0]])
+    metrics = {"classes": ["BG", "CT", "LE", "IT"], **scores_from_confusion(confusion, class_names=["BG", "CT", "LE", "IT"])}
+    (run_dir / "test").mkdir(parents=True)
+    (run_dir / "test" / "metrics.json").write_text(json.dumps(metrics))
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    (run_dir / "state.json").write_text(json.dumps({"status": "finished"}))
+    (run_dir / "split.json").write_text(json.dumps({
+        "train": ["a"], "validation": ["b"], "test": [f"t{fold}"],
+        "cross_validation": {"fold": fold, "folds": 4, "seed": 0, "assignment": {"A": 0, "B": 1, "C": 2, "D": 3}},
+    }))
+    (run_dir / "benchmark.json").write_text(json.dumps({
+        "entry": entry, "backend": "tensorflow", "seed": seed, "fold": fold, "status": "finished",
+        "gin_files": [], "gin_params": [],
+    }))
+
+
+def test_results_only_reports_what_is_on_disk_with_paired_verdicts(tmp_path):
+    suite = tmp_path / "suite.gin"
+    suite.write_text(
+        "benchmark_suite.entries = {'transfer': ['x.gin'], 'scratch': ['x.gin']}\n"
+        "benchmark_suite.backends = ['tensorflow']\nbenchmark_suite.seeds = 2\nbenchmark_suite.folds = 4\n"
+    )
+    out = tmp_path / "out"
+    for seed in range(2):
+        for fold in range(4):
+            for entry, le_tp in (("transfer", 80 + fold), ("scratch", 60 + fold + seed)):
+                _finished_run(out / "runs" / entry / "tensorflow" / f"seed{seed}" / f"fold{fold}",
+                              entry=entry, seed=seed, fold=fold, le_tp=le_tp)
+    # x.gin does not exist: nothing may be trained.
+    result = CliRunner().invoke(app, ["benchmark", "--gin", str(suite), "--out", str(out), "--results-only"])
+    assert result.exit_code == 0, result.output
+    text = (out / "results.md").read_text()
+    assert "## Paired against transfer" in text and "## Per fold" in text
+    document = json.loads((out / "results.json").read_text())
+    le = document["comparisons"]["tensorflow"]["scratch"]["LE_f1"]
+    assert le["n"] == 8 and le["verdict"] == "worse"
+    assert document["results"]["scratch"]["tensorflow"]["n"] == 8
+    assert document["folds"]["agree"] is True
+    assert not list(out.glob("runs/*/*/*/*/benchmark.log"))

@@ -19,8 +19,8 @@ def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path
     jobs = suite.jobs()
     entries = ["transfer", "extreme_oversampling", "scratch_fc_densenet", "scratch_unet"]
     # Entries vary fastest: a run stopped part way has every entry of what it finished.
-    assert [(j.entry, j.backend, j.seed) for j in jobs] == [
-        (e, b, 0) for b in ("jax", "tensorflow") for e in entries
+    assert [(j.entry, j.backend, j.seed, j.fold) for j in jobs] == [
+        (e, b, 0, f) for b in ("jax", "tensorflow") for f in (0, 1) for e in entries
     ]
     transfer = jobs[0]
     assert [Path(f) for f in transfer.gin_files] == [REPO / "gin" / "le_focus.gin", REPO / "gin" / "quick.gin"]
@@ -29,8 +29,9 @@ def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path
     # Every job: the same tile size, steps and split; the seeds last so nothing overrides them.
     for job in jobs:
         assert "TILE_SIZE = 64" in job.gin_params and "train.steps_per_epoch = 8" in job.gin_params
-        assert job.gin_params[-2:] == (f"train.seed = {job.seed}", "train.split_seed = 0")
-    assert transfer.run_dir == Path("runs/transfer/jax/seed0")
+        assert job.gin_params[-6:-4] == (f"train.seed = {job.seed}", "train.split_seed = 0")
+        assert job.gin_params[-2] == f"cv_fold.fold = {job.fold}"
+    assert transfer.run_dir == Path("runs/transfer/jax/seed0/fold0")
 
 
 def test_every_job_of_a_shipped_suite_is_a_valid_training_config(shipped_suite):
@@ -62,12 +63,14 @@ def test_overrides_only_and_command_line(tmp_path):
         files=[REPO / "gin" / "benchmark_quick.gin"], params=["benchmark_suite.split_seed = 7"]
     ).replace(backends=["tensorflow"], seeds=3)
     jobs = suite.jobs(only=["scratch_unet"])
-    assert [(j.entry, j.backend, j.seed) for j in jobs] == [("scratch_unet", "tensorflow", s) for s in range(3)]
+    assert [(j.entry, j.backend, j.seed, j.fold) for j in jobs] == [
+        ("scratch_unet", "tensorflow", s, f) for s in range(3) for f in range(2)
+    ]
     # The training seed varies, the split seed does not.
-    assert {j.gin_params[-1] for j in jobs} == {"train.split_seed = 7"}
-    command = job_command(jobs[2], out_dir=tmp_path)
+    assert {p for j in jobs for p in j.gin_params if p.startswith("train.split_seed")} == {"train.split_seed = 7"}
+    command = job_command(jobs[4], out_dir=tmp_path)
     assert command[:6] == [sys.executable, "-m", "lggseg_cli.main", "--backend", "tensorflow", "train"]
-    assert command[-2:] == ["--run-dir", str(tmp_path / "runs" / "scratch_unet" / "tensorflow" / "seed2")]
+    assert command[-2:] == ["--run-dir", str(tmp_path / "runs" / "scratch_unet" / "tensorflow" / "seed2" / "fold0")]
     assert command.count("--gin") == 2  # scratch_unet.gin, then quick.gin
     assert "train.seed = 2" in command
     with pytest.raises(ValueError, match="scratch_unet"):
