@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from lggseg_cli import benchmark, data, evaluate, info, masks, normalize, predict, train
+from lggseg_cli import benchmark, data, evaluate, export, info, masks, normalize, predict, train
 
 app = typer.Typer(
     name="lggseg",
@@ -67,6 +67,7 @@ app.command("info")(info.info)
 app.command("normalize")(normalize.normalize)
 app.command("evaluate")(evaluate.evaluate)
 app.command("predict")(predict.predict)
+app.command("export")(export.export)
 app.add_typer(data.app, name="data")
 app.command("masks")(masks.masks)
 app.command("train")(train.train)

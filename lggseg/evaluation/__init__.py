@@ -5,6 +5,7 @@
 * :mod:`~lggseg.evaluation.evaluate`        ``evaluate``: a model on a data source
 * :mod:`~lggseg.evaluation.decision`        rare-class decision rules beside the argmax
 * :mod:`~lggseg.evaluation.trained_model`   ``load_trained_model``: a run's model, normaliser, classes
+* :mod:`~lggseg.evaluation.export`          ``export_run``: SavedModel / ONNX + preprocessing.json, without lggseg
 * :mod:`~lggseg.evaluation.plots`, :mod:`~lggseg.evaluation.report`  figures and ``report.md``
 
 Importing this package imports neither keras nor matplotlib.
