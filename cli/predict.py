@@ -23,6 +23,13 @@ Level = Annotated[int | None, typer.Option("--level", help="Slide pyramid level 
 Mpp = Annotated[
     float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
 ]
+Probabilities = Annotated[
+    bool,
+    typer.Option(
+        "--probabilities",
+        help="Slides only: also write <stem>_prob_<CLASS>.tif per class, a greyscale pyramid of round(p * 255).",
+    ),
+]
 
 
 @cli_errors()
@@ -37,13 +44,15 @@ def predict(
     alpha: Alpha = 0.45,
     level: Level = None,
     mpp: Mpp = None,
+    probabilities: Probabilities = False,
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
     The run's stain normaliser is applied to each image; tiles overlap and are blended
     with a Gaussian window, so there are no seams at tile borders. Whole-slide images (SVS,
     NDPI, tiled pyramidal TIFF) are streamed tile by tile with bounded memory and give a
-    pyramidal class-map TIFF, a PNG preview, per-class areas and QuPath GeoJSON.
+    pyramidal class-map TIFF (class indices shown in the class colours), a PNG preview,
+    per-class areas and QuPath GeoJSON; --probabilities adds a pyramid per class.
     """
     from rich.console import Console
 
@@ -77,7 +86,8 @@ def predict(
             if is_slide(path):
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
-                    batch_size=batch_size, tta=tta, trained=trained, console=console,
+                    batch_size=batch_size, tta=tta, probabilities=probabilities, trained=trained,
+                    console=console,
                 )
             else:
                 try:

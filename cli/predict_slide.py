@@ -1,9 +1,12 @@
 """Whole-slide inputs of ``lggseg predict``: SVS / NDPI / tiled pyramidal TIFF.
 
 ``lggseg predict`` hands every slide (see :func:`lggseg.slides.is_slide`) to
-:func:`predict_slide_command`, which writes ``<stem>_classes.tif`` (pyramidal class map),
+:func:`predict_slide_command`, which writes ``<stem>_classes.tif`` (pyramidal class map,
+palette colour: viewers show the class colours, values stay class indices),
 ``<stem>_classes.png`` (colour preview), ``<stem>_areas.json`` and
-``<stem>_classes.geojson`` (QuPath annotations) into the output folder.
+``<stem>_classes.geojson`` (QuPath annotations) into the output folder, and with
+``--probabilities`` ``<stem>_prob_<CLASS>.tif`` per class (greyscale pyramids of
+``round(p * 255)``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ def predict_slide_command(
     overlap: float = 0.25,
     batch_size: int = 8,
     tta: bool = False,
+    probabilities: bool = False,
     trained=None,
     console=None,
 ):
@@ -36,6 +40,7 @@ def predict_slide_command(
       level, mpp: the processing resolution: a pyramid level, or the level nearest this
         many microns per pixel (default level 0).
       tile, overlap, batch_size, tta: as for image prediction.
+      probabilities: also write the per-class probability pyramids.
       trained: an already loaded :class:`lggseg.evaluation.TrainedModel` (when the
         predict command has loaded it for several inputs).
       console: a rich console for progress and the summary (default: stderr).
@@ -61,7 +66,8 @@ def predict_slide_command(
         result = predict_slide(
             model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
             overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
-            tta=tta, progress=lambda done, total: bar.update(task, completed=done, total=total),
+            tta=tta, probabilities=probabilities,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"
     console.print(
@@ -71,6 +77,7 @@ def predict_slide_command(
     )
     unit = "mm²" if result.area_unit == "mm2" else "px"
     console.print("  " + ", ".join(f"{c} {a:.4g} {unit}" for c, a in result.areas.items()))
-    console.print(f"  wrote {result.class_map.name}, {result.preview.name}, {result.areas_json.name}, "
-                  f"{result.geojson.name} to {out}")
+    names = [result.class_map.name, result.preview.name, result.areas_json.name, result.geojson.name]
+    names += [p.name for p in result.probability_maps]
+    console.print(f"  wrote {', '.join(names)} to {out}")
     return result

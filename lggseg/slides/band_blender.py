@@ -20,6 +20,10 @@ class indices. Each pixel receives the same float32 additions as in
 :meth:`SlidingWindowPredictor.predict`, in the same order except in that last band, so
 the class map equals predicting the level as one image (up to float rounding in exact
 ties there).
+
+With ``probabilities=True`` the finished rows also leave as the blended probabilities,
+uint8 ``round(p * 255)`` per class, one band at a time like the classes (``width x
+classes`` bytes per row), so a probability map streams as the class map does.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class BandBlender:
     Tiles must be added in the order :meth:`order` gives: band by band, and within a
     band by increasing x (a band is one tile row, or the last two). Rows of tiles may be
     skipped entirely (no tissue) and so may tiles within a row; pixels no tile covers
-    get ``background``.
+    get ``background`` (and, with ``probabilities``, probability 255 for it, 0 for the rest).
 
     Args:
       height, width: the (padded) size of the plane the tile grid covers.
@@ -47,6 +51,9 @@ class BandBlender:
       background: class index of pixels no tile covered.
       chunk_width: columns per accumulator chunk.
       out_height, out_width: crop of the emitted rows (the unpadded level size).
+      probabilities: emit each finished block as a ``(classes, probabilities)`` pair, the
+        second uint8 ``(h, out_width, num_classes)`` holding ``round(p * 255)``; else
+        the classes alone.
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class BandBlender:
         chunk_width: int = 512,
         out_height: int | None = None,
         out_width: int | None = None,
+        probabilities: bool = False,
     ):
         if not row_origins or row_origins[0] != 0 or row_origins[-1] + tile_size != height:
             raise ValueError(
@@ -78,6 +86,7 @@ class BandBlender:
         self.num_classes = int(num_classes)
         self.background = int(background)
         self.chunk_width = max(int(chunk_width), 1)
+        self.probabilities = bool(probabilities)
         self.num_chunks = -(-self.width // self.chunk_width)
         # Bands of tile rows: one row each, except that an irregular last row (flush with
         # the border, closer to the row before than the stride) joins the row before.
@@ -122,7 +131,11 @@ class BandBlender:
         return c * self.chunk_width, min((c + 1) * self.chunk_width, self.width)
 
     def _new_final(self) -> np.ndarray:
-        return np.full((self.band_end - self.band_top, self.width), self.background, dtype=np.uint8)
+        rows = self.band_end - self.band_top
+        if self.probabilities:
+            self._final_probs = np.zeros((rows, self.width, self.num_classes), dtype=np.uint8)
+            self._final_probs[..., self.background] = 255
+        return np.full((rows, self.width), self.background, dtype=np.uint8)
 
     # -- adding tiles --------------------------------------------------------------------
 
@@ -131,7 +144,7 @@ class BandBlender:
 
         Returns:
           The row blocks finished by this call (uint8 ``(h, out_width)``, top to bottom;
-          usually none).
+          usually none), or ``(classes, probabilities)`` pairs with ``probabilities``.
         """
         band = self._band_of_row[row]
         if band < self._band or x < self._last_x and band == self._band:
@@ -197,6 +210,10 @@ class BandBlender:
             # Divide like SlidingWindowPredictor.predict so that ties break identically.
             probs = part[..., :self.num_classes][covered] / weight[covered][:, None]
             labels[covered] = np.argmax(probs, axis=-1).astype(np.uint8)
+            if self.probabilities:
+                # np.rint of p * 255 <= 255 never overflows uint8; each class is off by at
+                # most half a step, so a pixel's values sum to 255 +- num_classes / 2.
+                self._final_probs[:part.shape[0], lo:hi][covered] = np.rint(probs * 255).astype(np.uint8)
         self._final[:part.shape[0], lo:hi] = labels
         if acc.shape[0] > n_final:
             # A copy, so the finished rows' memory is released.
@@ -205,15 +222,18 @@ class BandBlender:
     def _finish_band(self) -> list[np.ndarray]:
         self._finalise_chunks_before(self.width + 1)
         top, end = self.band_top, self.band_end
-        block = self._final[: max(0, min(end, self.out_height) - top), : self.out_width]
+        n = max(0, min(end, self.out_height) - top)
+        block = self._final[:n, : self.out_width]
+        if self.probabilities:
+            block = (block, self._final_probs[:n, : self.out_width])
         self._band += 1
         self._next_final_chunk = 0
         self._last_x = -1
         if self._band < len(self._band_rows):
             self._final = self._new_final()
-        if block.shape[0] == 0:
+        if n == 0:
             return []
-        self.emitted_rows += block.shape[0]
+        self.emitted_rows += n
         return [block]
 
     def _track_memory(self) -> None:

@@ -11,16 +11,20 @@ The pipeline:
    and Gaussian window as whole-image prediction) and blend them with a
    :class:`~lggseg.slides.band_blender.BandBlender`, which hands back finished rows as
    uint8 classes and keeps only one band of partial sums;
-4. stream those rows into a tiled pyramidal TIFF while counting class pixels and keeping
-   a subsampled overview, from which the colour preview PNG and the GeoJSON polygons
-   are made.
+4. stream those rows into a tiled pyramidal TIFF (palette colour: class indices shown in
+   the classes' colours) while counting class pixels and keeping a subsampled overview,
+   from which the colour preview PNG and the GeoJSON polygons are made. With
+   ``probabilities=True`` the blended probabilities stream at the same time into one
+   greyscale pyramid per class (:mod:`lggseg.slides.fan_out` feeds every file from the
+   one pass of the model).
 
 Nothing holds the whole slide. Peak memory is the model's runtime plus pieces of fixed
 size (the tissue thumbnail, at most 2048 pixels a side; the stain sample, at most 2048^2
 pixels and the normaliser's work on it; the overview, at most
 ``overview_size``; a batch of tiles) plus pieces proportional to the slide's *width*
 (the band's carry, ``(tile - stride) x (classes + 1)`` float32 per column, 1.3 KB for
-256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows), never to its area
+256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows: with probabilities,
+``classes`` more bytes per pixel of a band and of each writer's queue), never to its area
 (``benchmarks/wsi.py`` measures it). With
 ``tissue_only=False`` every tile is predicted and the class map equals
 ``SlidingWindowPredictor.predict`` on the level read as one image.
@@ -34,8 +38,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +50,7 @@ import numpy as np
 from lggseg.atomic_write import atomic_write
 from lggseg.classes import LGG_4, ClassScheme
 from lggseg.slides.band_blender import BandBlender
+from lggseg.slides.fan_out import fan_out
 from lggseg.slides.geojson_export import write_class_map_geojson
 from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SlideReader
@@ -66,7 +73,8 @@ class SlideResult:
       level: the processing level; ``downsample`` its level-0 pixels per pixel.
       mpp: microns per pixel ``(x, y)`` at the processing level, or ``None``.
       shape: ``(height, width)`` of the class map (the processing level).
-      class_map: the pyramidal TIFF of class indices (``<stem>_classes.tif``).
+      class_map: the pyramidal TIFF of class indices (``<stem>_classes.tif``), palette
+        colour with the scheme's colours, its description a JSON list of the classes.
       preview: the colourised, downsampled PNG (``<stem>_classes.png``).
       areas_json: per-class areas (``<stem>_areas.json``).
       geojson: per-class polygons in level-0 coordinates (``<stem>_classes.geojson``).
@@ -79,6 +87,9 @@ class SlideResult:
       pyramid_levels: ``(height, width)`` of each level of the class-map TIFF.
       stain: the slide's stain estimate every tile was normalised with, or ``None``
         without a normaliser.
+      probability_maps: with ``probabilities``, one pyramidal greyscale TIFF per class in
+        index order (``<stem>_prob_<CODE>.tif``, uint8 ``round(p * 255)``, the class
+        map's levels); else empty.
     """
 
     slide: Path
@@ -99,6 +110,7 @@ class SlideResult:
     blend_buffer_mb: float
     pyramid_levels: list[tuple[int, int]]
     stain: SourceStain | None = None
+    probability_maps: tuple[Path, ...] = ()
 
     @property
     def megapixels_per_second(self) -> float:
@@ -123,6 +135,7 @@ def predict_slide(
     tissue_only: bool = True,
     overview_size: int = 2048,
     preview_size: int = 2048,
+    probabilities: bool = False,
 ) -> SlideResult:
     """Segment a whole-slide image tile by tile and write its class map and summaries.
 
@@ -148,6 +161,9 @@ def predict_slide(
       overview_size: longer side bound of the overview the GeoJSON is traced on (2048:
         vertices every 10 level-0 pixels of a 20,000-pixel slide; bounded tracing memory).
       preview_size: longer side bound of the PNG preview.
+      probabilities: also write each class's blended probability as a pyramid
+        (``<stem>_prob_<CODE>.tif``, uint8 ``round(p * 255)``; pixels no tile covered are
+        255 for background), streamed with the class map in the same bounded memory.
 
     Returns:
       A :class:`SlideResult`.
@@ -167,7 +183,7 @@ def predict_slide(
         height, width = reader.level_shape(level)
         t = predictor.tile_size
         ys, xs, tiles, blender = _plan(reader, predictor, level=level, scheme=scheme, tissue_only=tissue_only,
-                                       tissue_level=tissue_level)
+                                       tissue_level=tissue_level, probabilities=probabilities)
         stain = estimate_slide_stain(reader, level=level, normalizer=normalizer)
         factor = max(1, math.ceil(max(height, width) / overview_size))
         stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
@@ -181,8 +197,11 @@ def predict_slide(
         stem = slide_path.stem
         level_mpp = reader.level_mpp(level)
         class_map = out_dir / f"{stem}_classes.tif"
-        pyramid = write_label_pyramid(class_map, rows=stats.counting(blocks), height=height, width=width,
-                                      mpp=level_mpp)
+        probability_maps = _probability_paths(out_dir, stem=stem, scheme=scheme) if probabilities else ()
+        write = partial(_pyramid_writer, height=height, width=width, mpp=level_mpp)
+        writers = [write(class_map, palette=scheme.palette_array(), description=_classes_json(scheme))]
+        writers += [write(path, description=_classes_json(scheme, only=c)) for c, path in enumerate(probability_maps)]
+        pyramid, *_ = fan_out(_parts(blocks, stats=stats, probabilities=probabilities), consumers=writers)
 
         preview = _write_preview(out_dir / f"{stem}_classes.png", stats.overview(), scheme=scheme,
                                  max_size=preview_size)
@@ -206,6 +225,7 @@ def predict_slide(
             geojson=geojson, areas=areas, area_unit=unit, pixels=pixels, tiles_predicted=len(tiles),
             tiles_total=len(ys) * len(xs), seconds=seconds,
             blend_buffer_mb=blender.peak_floats * 4 / 2**20, pyramid_levels=pyramid, stain=stain,
+            probability_maps=probability_maps,
         )
     finally:
         reader.close()
@@ -264,7 +284,8 @@ def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[in
 
 
 def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, tissue_only: bool,
-          tissue_level: int | None) -> tuple[list[int], list[int], list[tuple[int, int]], BandBlender]:
+          tissue_level: int | None,
+          probabilities: bool) -> tuple[list[int], list[int], list[tuple[int, int]], BandBlender]:
     """The tile grid's row and column origins, the tiles to predict in blending order, the blender."""
     from lggseg.data.tissue import detect_tissue
 
@@ -286,6 +307,7 @@ def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, ti
     blender = BandBlender(
         height=ph, width=pw, row_origins=ys, tile_size=t, stride=predictor.stride, window=predictor.window,
         num_classes=predictor.num_classes, background=background, out_height=height, out_width=width,
+        probabilities=probabilities,
     )
     # Raster order, except the last two tile rows, which go column by column together.
     return ys, xs, blender.order(tiles), blender
@@ -326,6 +348,43 @@ def _predicted_rows(reader: SlideReader, *, level: int, height: int, width: int,
     yield from blender.finish()
 
 
+def _parts(blocks: Iterator, *, stats: _RowStats, probabilities: bool) -> Iterator[tuple[np.ndarray, ...]]:
+    """Blender blocks -> ``(classes,)`` or ``(classes, prob_0, ..., prob_C-1)``, one per writer; counted."""
+    for block in blocks:
+        classes, probs = block if probabilities else (block, None)
+        stats.add(classes)
+        yield (classes,) if probs is None else (classes, *(probs[..., c] for c in range(probs.shape[-1])))
+
+
+def _pyramid_writer(path: Path, *, height: int, width: int, mpp: tuple[float, float] | None,
+                    palette: np.ndarray | None = None,
+                    description: str) -> Callable[[Iterator[np.ndarray]], list[tuple[int, int]]]:
+    """A :func:`fan_out` consumer: the row stream it is given -> ``path``, a pyramidal TIFF."""
+    return lambda rows: write_label_pyramid(path, rows=rows, height=height, width=width, mpp=mpp, palette=palette,
+                                            description=description)
+
+
+def _probability_paths(out_dir: Path, *, stem: str, scheme: ClassScheme) -> tuple[Path, ...]:
+    """``<stem>_prob_<CODE>.tif`` per class; codes from a palette.tsv may hold any character."""
+    names = [re.sub(r"[^A-Za-z0-9_.-]", "_", code) for code in scheme.codes]
+    if len(set(n.lower() for n in names)) != len(names):
+        # Case too: on macOS and Windows file names that differ only in case collide.
+        raise ValueError(
+            f"The class codes {', '.join(scheme.codes)} do not give distinct file names "
+            f"({', '.join(names)}); rename the classes in the palette.tsv to write probabilities."
+        )
+    return tuple(out_dir / f"{stem}_prob_{name}.tif" for name in names)
+
+
+def _classes_json(scheme: ClassScheme, *, only: int | None = None) -> str:
+    """The TIFF description: the classes (index, code, name, colour) the values stand for."""
+    classes = [{"index": i, "code": c, "name": n, "colour": list(rgb)}
+               for i, (c, n, rgb) in enumerate(zip(scheme.codes, scheme.names, scheme.colours))]
+    if only is None:
+        return json.dumps({"values": "class index", "classes": classes})
+    return json.dumps({"values": "probability x 255, rounded", "class": classes[only]})
+
+
 class _RowStats:
     """Class pixel counts and a subsampled overview, from the stream of finished rows."""
 
@@ -335,12 +394,6 @@ class _RowStats:
         # Preallocated: rows are copied in as they pass, never concatenated.
         self._overview = np.zeros((-(-height // factor), -(-width // factor)), dtype=np.uint8)
         self._y = 0
-
-    def counting(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-        """Pass ``blocks`` on, adding each to the counts and the overview."""
-        for block in blocks:
-            self.add(block)
-            yield block
 
     def add(self, block: np.ndarray) -> None:
         # bincount widens its input to int64: a few rows at a time keeps that small.

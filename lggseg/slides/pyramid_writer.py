@@ -1,12 +1,19 @@
-"""Writes a class map as a tiled pyramidal TIFF, from a stream of rows, in bounded memory.
+"""Writes a uint8 plane as a tiled pyramidal TIFF, from a stream of rows, in bounded memory.
 
-Level 0 is written as the rows arrive (tifffile accepts an iterator of tiles in raster
+The plane is a class map (class indices, with the classes' colours as a TIFF palette) or
+one class's probabilities (0..255, greyscale). Level 0 is written as the rows arrive (tifffile accepts an iterator of tiles in raster
 order), so the whole map never exists in memory. The reduced levels are then appended as
 successive pages marked as reduced-resolution images (NewSubfileType = 1), each made by
 taking every 2^k-th pixel of level 0 read back strip by strip: nearest-neighbour, because
-averaging class indices would invent classes. tiffslide, OpenSlide, QuPath and libvips
+averaging class indices would invent classes (probability planes are reduced the same
+way, so every level of a probability pyramid stays aligned with, and its argmax equal to,
+the class map's level). tiffslide, OpenSlide, QuPath and libvips
 read this layout as a pyramid. Deflate compression keeps the indices exact (JPEG would
 not) and shrinks the mostly uniform maps to a few percent.
+
+A class map is written as a palette-colour image (Photometric = Palette, with a ColorMap
+on every level): the stored values stay the class indices, and viewers (QuPath, libvips,
+PIL, image viewers) show each class in its colour instead of near-black greys 0..C-1.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ def write_label_pyramid(
     tile_size: int = 256,
     min_level_size: int = 256,
     compression: str = "zlib",
+    palette: np.ndarray | None = None,
+    description: str | None = None,
 ) -> list[tuple[int, int]]:
     """Write uint8 row blocks as a pyramidal TIFF; returns ``(height, width)`` per level.
 
@@ -41,9 +50,14 @@ def write_label_pyramid(
       tile_size: TIFF tile side (a multiple of 16).
       min_level_size: levels are halved until the longer side would drop below this.
       compression: a tifffile compression name; lossless ones only make sense.
+      palette: ``(N, 3)`` uint8 RGB colours of the values ``0..N-1`` (N <= 256), written
+        as the TIFF colour map of every level; values without a colour show black.
+        ``None`` writes a greyscale image.
+      description: the ImageDescription of level 0 (e.g. JSON naming the classes).
 
     Raises:
-      ValueError: when the rows do not add up to ``height`` x ``width``.
+      ValueError: when the rows do not add up to ``height`` x ``width``, or for a
+        palette that is not ``(N <= 256, 3)`` uint8.
     """
     import tifffile
 
@@ -53,6 +67,7 @@ def write_label_pyramid(
         raise ValueError(f"tile_size must be a multiple of 16 (a TIFF rule), got {tile_size}.")
     # Classic TIFF stops at 4 GB; a generous margin for the tile index keeps it safe.
     bigtiff = height * width > 2**31
+    look = _look(palette)
 
     def tags(factor: int) -> dict:
         if mpp is None:
@@ -64,10 +79,10 @@ def write_label_pyramid(
         tw.write(
             _tiles_from_rows(counted, width=width, tile=tile_size),
             shape=(height, width), dtype=np.uint8, tile=(tile_size, tile_size), compression=compression,
-            photometric="minisblack", metadata=None, maxworkers=1, **tags(1),
+            metadata=None, description=description, maxworkers=1, **look, **tags(1),
         )
     if counted.rows != height:
-        raise ValueError(f"{path}: the class map stream gave {counted.rows} rows, expected {height}.")
+        raise ValueError(f"{path}: the row stream gave {counted.rows} rows, expected {height}.")
 
     import zarr
 
@@ -81,11 +96,25 @@ def write_label_pyramid(
                 tw.write(
                     _tiles_from_rows(_subsampled_rows(level0, factor=factor, strip=tile_size), width=w, tile=tile_size),
                     shape=(h, w), dtype=np.uint8, tile=(tile_size, tile_size), compression=compression,
-                    photometric="minisblack", subfiletype=1, metadata=None, maxworkers=1, **tags(factor),
+                    subfiletype=1, metadata=None, maxworkers=1, **look, **tags(factor),
                 )
                 levels.append((h, w))
                 factor *= 2
     return levels
+
+
+def _look(palette: np.ndarray | None) -> dict:
+    """tifffile's photometric (and colour map) arguments for an optional palette."""
+    if palette is None:
+        return {"photometric": "minisblack"}
+    palette = np.asarray(palette)
+    if palette.ndim != 2 or palette.shape[1] != 3 or not 0 < palette.shape[0] <= 256 or palette.dtype != np.uint8:
+        raise ValueError(f"palette must be (N <= 256, 3) uint8 RGB colours, got {palette.shape} {palette.dtype}.")
+    # A TIFF colour map is 3 x 2^BitsPerSample uint16; 257 maps 0..255 onto 0..65535 exactly,
+    # so readers that keep the high byte (PIL) recover the 8-bit colours.
+    colormap = np.zeros((3, 256), dtype=np.uint16)
+    colormap[:, : palette.shape[0]] = palette.T.astype(np.uint16) * 257
+    return {"photometric": "palette", "colormap": colormap}
 
 
 class _CountingRows:
