@@ -23,6 +23,12 @@ Level = Annotated[int | None, typer.Option("--level", help="Slide pyramid level 
 Mpp = Annotated[
     float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
 ]
+GeojsonFeatures = Annotated[
+    str,
+    typer.Option("--geojson-features",
+                 help="Slide GeoJSON layout: 'class' (one annotation per class) or 'region' (one per connected "
+                      "region, with its area)."),
+]
 
 
 @cli_errors()
@@ -37,6 +43,7 @@ def predict(
     alpha: Alpha = 0.45,
     level: Level = None,
     mpp: Mpp = None,
+    geojson_features: GeojsonFeatures = "class",
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
@@ -51,9 +58,12 @@ def predict(
     from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
     from lggseg.progress import progress_bar
     from lggseg.slides import is_slide
+    from lggseg.slides.geojson_export import FEATURE_LAYOUTS
     from lggseg_cli.predict_slide import predict_slide_command
 
     console = Console(stderr=True)
+    if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
+        raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         repeated = sorted({s for s in stems if stems.count(s) > 1})
@@ -77,7 +87,8 @@ def predict(
             if is_slide(path):
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
-                    batch_size=batch_size, tta=tta, trained=trained, console=console,
+                    batch_size=batch_size, tta=tta, geojson_features=geojson_features, trained=trained,
+                    console=console,
                 )
             else:
                 try:
