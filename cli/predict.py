@@ -30,6 +30,12 @@ Probabilities = Annotated[
         help="Slides only: also write <stem>_prob_<CLASS>.tif per class, a greyscale pyramid of round(p * 255).",
     ),
 ]
+GeojsonFeatures = Annotated[
+    str,
+    typer.Option("--geojson-features",
+                 help="Slide GeoJSON layout: 'class' (one annotation per class) or 'region' (one per connected "
+                      "region, with its area)."),
+]
 
 
 @cli_errors()
@@ -45,6 +51,7 @@ def predict(
     level: Level = None,
     mpp: Mpp = None,
     probabilities: Probabilities = False,
+    geojson_features: GeojsonFeatures = "class",
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
@@ -60,9 +67,12 @@ def predict(
     from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
     from lggseg.progress import progress_bar
     from lggseg.slides import is_slide
+    from lggseg.slides.geojson_export import FEATURE_LAYOUTS
     from lggseg_cli.predict_slide import predict_slide_command
 
     console = Console(stderr=True)
+    if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
+        raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         repeated = sorted({s for s in stems if stems.count(s) > 1})
@@ -86,7 +96,8 @@ def predict(
             if is_slide(path):
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
-                    batch_size=batch_size, tta=tta, probabilities=probabilities, trained=trained,
+                    batch_size=batch_size, tta=tta, probabilities=probabilities,
+                    geojson_features=geojson_features, trained=trained,
                     console=console,
                 )
             else:

@@ -28,6 +28,7 @@ def predict_slide_command(
     batch_size: int = 8,
     tta: bool = False,
     probabilities: bool = False,
+    geojson_features: str = "class",
     trained=None,
     console=None,
 ):
@@ -41,6 +42,8 @@ def predict_slide_command(
         many microns per pixel (default level 0).
       tile, overlap, batch_size, tta: as for image prediction.
       probabilities: also write the per-class probability pyramids.
+      geojson_features: ``'class'`` (one annotation per class) or ``'region'`` (one per
+        connected region, with its area).
       trained: an already loaded :class:`lggseg.evaluation.TrainedModel` (when the
         predict command has loaded it for several inputs).
       console: a rich console for progress and the summary (default: stderr).
@@ -66,7 +69,7 @@ def predict_slide_command(
         result = predict_slide(
             model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
             overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
-            tta=tta, probabilities=probabilities,
+            tta=tta, probabilities=probabilities, geojson_features=geojson_features,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"

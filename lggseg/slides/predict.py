@@ -51,7 +51,7 @@ from lggseg.atomic_write import atomic_write
 from lggseg.classes import LGG_4, ClassScheme
 from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.fan_out import fan_out
-from lggseg.slides.geojson_export import write_class_map_geojson
+from lggseg.slides.geojson_export import FEATURE_LAYOUTS, write_class_map_geojson
 from lggseg.slides.pyramid_writer import write_label_pyramid
 from lggseg.slides.reader import SlideReader
 from lggseg.slides.slide_tiles import estimate_slide_stain, slide_tiles
@@ -136,6 +136,7 @@ def predict_slide(
     overview_size: int = 2048,
     preview_size: int = 2048,
     probabilities: bool = False,
+    geojson_features: str = "class",
 ) -> SlideResult:
     """Segment a whole-slide image tile by tile and write its class map and summaries.
 
@@ -164,6 +165,9 @@ def predict_slide(
       probabilities: also write each class's blended probability as a pyramid
         (``<stem>_prob_<CODE>.tif``, uint8 ``round(p * 255)``; pixels no tile covered are
         255 for background), streamed with the class map in the same bounded memory.
+      geojson_features: ``'class'`` (one MultiPolygon annotation per class) or
+        ``'region'`` (one annotation per connected region, with its area), see
+        :func:`lggseg.slides.write_class_map_geojson`.
 
     Returns:
       A :class:`SlideResult`.
@@ -174,6 +178,8 @@ def predict_slide(
         mpp on a slide without resolution, or a scheme that does not match the model.
     """
     started = time.perf_counter()
+    if geojson_features not in FEATURE_LAYOUTS:  # checked now, not after the prediction
+        raise ValueError(f"geojson_features={geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
     slide_path, out_dir = Path(slide_path), Path(out_dir)
     reader = SlideReader(slide_path)
     try:
@@ -207,7 +213,8 @@ def predict_slide(
                                  max_size=preview_size)
         sx, sy = reader.level_scale(level)
         geojson = write_class_map_geojson(
-            out_dir / f"{stem}_classes.geojson", stats.overview(), scheme=scheme, scale=(sx * factor, sy * factor)
+            out_dir / f"{stem}_classes.geojson", stats.overview(), scheme=scheme, scale=(sx * factor, sy * factor),
+            features=geojson_features, mpp=reader.mpp,  # no probability map is kept for the measurements
         )
         pixels = {code: int(n) for code, n in zip(scheme.codes, stats.counts)}
         areas, unit = _areas(pixels, level_mpp)

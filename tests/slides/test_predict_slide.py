@@ -86,8 +86,8 @@ def test_outputs_pyramid_png_areas_geojson(tmp_path, slide_path, tiny_model):
         for polygon in feature["geometry"]["coordinates"]:
             for ring in polygon:
                 assert ring[0] == ring[-1] and len(ring) >= 4
-    # The polygons, rasterised back, cover the main class's pixels (the tiny random model's
-    # other classes are specks of a pixel or two, which have no area as polygons).
+    # The polygons, rasterised back, cover the main class's pixels (validity and exact
+    # areas of every class: test_geojson_validity.py).
     back = rasterize_annotations(read_annotations(res.geojson, scheme=LGG_4), scheme=LGG_4,
                                  x=0, y=0, width=600, height=500)
     main = 1 + int(np.argmax(counts[1:]))
@@ -117,11 +117,13 @@ def test_geojson_polygons_with_holes_cover_the_classes(tmp_path):
     anns = [Annotation(code=f["properties"]["name"],
                        polygons=tuple(tuple(np.asarray(r) for r in p) for p in f["geometry"]["coordinates"]))
             for f in features]
-    # Level-0 coordinates are twice the map's; rasterise at half scale to compare.
+    # Level-0 coordinates are twice the map's; rasterise at half scale to compare. cv2's
+    # fill also takes the pixels an outline's edge runs along, so the pixel-edge outlines
+    # come back a pixel wider on one side (30 x 10 LE: IoU 300 / 341).
     back = rasterize_annotations(anns, scheme=LGG_4, x=0, y=0, width=160, height=120, scale=(2.0, 2.0))
     for i in (1, 2, 3):
         inter, union = np.sum((back == i) & (m == i)), np.sum((back == i) | (m == i))
-        assert inter / union > 0.9
+        assert inter / union > 0.85
     # The streaming writer writes the same collection.
     from lggseg.slides import write_class_map_geojson, write_geojson
 

@@ -25,3 +25,22 @@ def test_predict_slide_command_writes_the_outputs(tmp_path, slide_path, tiny_mod
         predict_slide_command(model=tmp_path, slide=slide_path, out=out, level=1, mpp=1.0)
     with pytest.raises(typer.Exit):
         predict_slide_command(model=tmp_path, slide=slide_path, out=out, level=9)
+
+
+def test_predict_writes_one_geojson_feature_per_region(tmp_path, slide_path, tiny_model, keras_backend):
+    from typer.testing import CliRunner
+
+    from lggseg_cli.main import app
+
+    tiny_model.save(tmp_path / "model.keras")
+    write_palette(LGG_4, tmp_path / "classes.tsv")
+    out = tmp_path / "out"
+    args = ["--backend", keras_backend, "predict", str(tmp_path), str(slide_path), "--out", str(out),
+            "--mpp", "1.0", "--tile", "64", "--geojson-features"]
+    result = CliRunner().invoke(app, [*args, "region"])
+    assert result.exit_code == 0, result.output
+    features = json.loads((out / "small_classes.geojson").read_text())["features"]
+    assert features and all(f["geometry"]["type"] == "Polygon" for f in features)
+    assert all(f["properties"]["measurements"]["Area px^2"] > 0 for f in features)
+    result = CliRunner().invoke(app, [*args, "regions"])
+    assert result.exit_code == 2 and "class, region" in result.output
