@@ -49,8 +49,17 @@ def _losses(run_dir) -> list[float]:
         return [float(r["loss"]) for r in csv.DictReader(fh)]
 
 
+@pytest.fixture
+def sigint_not_ignored():
+    # A shell without job control starts background jobs with SIGINT ignored, and the trainer
+    # keeps an ignored SIGINT ignored: this test presses Ctrl-C itself, so it needs Python's own.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.slow
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path):
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(tmp_path, sigint_not_ignored):
     straight = _run(tmp_path / "straight", interrupt_at=-1)
     # 4 tiles an epoch: call 11 falls in epoch 3 of phase 1, after two finished epochs.
     with pytest.raises(TrainingInterrupted):
