@@ -87,13 +87,14 @@ def predict(
     for note in trained.notes:
         console.print(f"[dim]{note}[/dim]")
     out.mkdir(parents=True, exist_ok=True)
-    failed = []
+    failed, slides = [], 0
     with progress_bar(console=console) as bar:
         overall = bar.add_task("images", total=len(images))
         tiles = bar.add_task("tiles", total=None)
         for path in images:
             bar.update(tiles, description=f"tiles of {path.name}", completed=0, total=None)
             if is_slide(path):
+                slides += 1
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
                     batch_size=batch_size, tta=tta, probabilities=probabilities,
@@ -111,7 +112,10 @@ def predict(
                                    alpha=alpha, console=console,
                                    progress=lambda done, total: bar.update(tiles, completed=done, total=total))
             bar.advance(overall)
-    typer.echo(f"wrote {len(images) - len(failed)} x 3 files to {out} (classes: {', '.join(trained.scheme.codes)})")
+    # A slide lists its own files as it finishes; an image writes a mask, a colour mask and an overlay.
+    done = [f"{len(images) - len(failed) - slides} image(s), 3 files each"] if len(images) > slides else []
+    done += [f"{slides} slide(s)"] if slides else []
+    typer.echo(f"predicted {' and '.join(done) or 'nothing'} into {out} (classes: {', '.join(trained.scheme.codes)})")
     if failed:
         raise typer.Exit(code=1)
 

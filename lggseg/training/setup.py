@@ -272,7 +272,8 @@ def fit_normalizer(
         index = choose_reference(train_src)
         image, name = train_src[index].image, train_src[index].name
     elif isinstance(reference, np.ndarray):
-        image, name = reference, "<array>"
+        # An in-memory reference (e.g. the synthetic GBM-lab tile of the source stage) has no file name.
+        image, name = reference, f"an in-memory {reference.shape[1]}x{reference.shape[0]} image"
     else:
         from lggseg.data.io import read_image
 
