@@ -43,6 +43,7 @@ class TrainingRun(PreparedRun):
       validate_every_epoch: validate after every epoch, not only after each phase.
       decision_rule: fit the rare-class decision rule after the last phase.
       progress: show the rich progress display.
+      batchnorm_batches: training batches to re-estimate BatchNorm statistics on after each phase.
       stop: set by Ctrl-C (see :mod:`lggseg.training.interrupt`).
       latest_metrics: the last validation's ``metrics.json`` dictionary.
       last_result: the last phase-end validation (its pixel sample feeds the decision rule).
@@ -56,6 +57,7 @@ class TrainingRun(PreparedRun):
     validate_every_epoch: bool = False
     decision_rule: bool = True
     progress: bool = True
+    batchnorm_batches: int = 0
     stop: StopRequest = dataclasses.field(default_factory=StopRequest)
     latest_metrics: dict[str, Any] | None = None
     last_result: Any = None

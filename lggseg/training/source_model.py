@@ -67,6 +67,8 @@ class SourcePretraining:
       reference: the Macenko reference (``None``: :func:`synthetic_reference`).
       tile_size, epochs, steps_per_epoch, batch_size, learning_rate: the budget.
       seed: seeds the synthetic data and the stage's training.
+      batchnorm_batches: training batches its BatchNorm statistics are re-estimated on at
+        the end (see :mod:`lggseg.training.batchnorm`; part of the cache key).
     """
 
     architecture: Callable[..., keras.Model]
@@ -80,6 +82,7 @@ class SourcePretraining:
     batch_size: int = 8
     learning_rate: float = 1e-3
     seed: int = 0
+    batchnorm_batches: int = 25
 
     @functools.cached_property
     def source(self) -> DataSource:
@@ -106,6 +109,9 @@ class SourcePretraining:
             "reference": _describe_reference(self.reference),
             "budget": [self.tile_size, self.epochs, self.steps_per_epoch, self.batch_size, self.learning_rate,
                        self.seed],
+            # Only a stage that re-estimates its BatchNorm statistics adds the key: sources cached
+            # before that step existed (batchnorm_batches 0) keep theirs.
+            **({"batchnorm_batches": self.batchnorm_batches} if self.batchnorm_batches else {}),
         }
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         return cache_dir() / f"gbm_source-{key}"
@@ -141,6 +147,7 @@ class SourcePretraining:
             batch_size=self.batch_size,
             steps_per_epoch=self.steps_per_epoch,
             seed=self.seed,
+            batchnorm_batches=self.batchnorm_batches,
             # The stage's own components and record, never the experiment's gin bindings.
             dataset=TileDataset,
             predictor=SlidingWindowPredictor,

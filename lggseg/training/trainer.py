@@ -45,6 +45,7 @@ from lggseg.data.source import DataSource
 from lggseg.stain.base import StainNormalizer
 from lggseg.training import run_dir as rd
 from lggseg.training import setup
+from lggseg.training.batchnorm import recalibrate_batchnorm
 from lggseg.training.callbacks import EpochEnd, RichProgress
 from lggseg.training.checkpoint import restore_training_state
 from lggseg.training.components import configured
@@ -88,6 +89,7 @@ def train(
     progress: bool = True,
     distribution: Callable[[], None] | None = None,
     decision_rule: bool = True,
+    batchnorm_batches: int = 25,
     dataset: Callable[..., Any] | None = None,
     predictor: Callable[..., Any] | None = None,
     evaluator: Callable[..., Any] | None = None,
@@ -114,6 +116,9 @@ def train(
       validate_every_epoch, progress: validate after every epoch; show the progress display.
       distribution: called before the model is built (``@data_parallel``).
       decision_rule: fit and report the rare-class rule beside the argmax (``decision_rule.json``).
+      batchnorm_batches: after each phase, re-estimate the BatchNorm statistics of the layers
+        it trained on this many training batches, with the final weights
+        (:mod:`lggseg.training.batchnorm`); 0 keeps the moving averages of training.
       dataset, predictor, evaluator, splitter: the components train composes.
       config_record: what was asked for (compared on resume) and used (``config.gin``).
       overwrite, allow_config_change: write into any folder; resume a changed configuration.
@@ -136,7 +141,7 @@ def train(
         prepared, phases=phases, loss=loss, sampler=sampler, augmentation=augmentation, tile_size=tile_size,
         batch_size=batch_size, steps_per_epoch=steps_per_epoch, seed=seed, workers=workers,
         validate_every_epoch=validate_every_epoch, progress=progress, decision_rule=decision_rule,
-        dataset=dataset, predictor=predictor, evaluator=evaluator,
+        batchnorm_batches=batchnorm_batches, dataset=dataset, predictor=predictor, evaluator=evaluator,
     )
     record.write(run.dir)
     with run.stop.handling_sigint():
@@ -218,6 +223,7 @@ def compose_run(
     dataset: Callable[..., Any] | None,
     predictor: Callable[..., Any] | None,
     evaluator: Callable[..., Any] | None,
+    batchnorm_batches: int = 0,
 ) -> TrainingRun:
     """Give the prepared run its training tiles, validation predictor, evaluator and schedule."""
     from lggseg.training.distribution import process_index
@@ -243,7 +249,7 @@ def compose_run(
         dataset=tiles, predictor=validator,
         evaluator=evaluator or configured("evaluate"), phases=phases,
         loss=loss if loss is not None else _default_loss(), validate_every_epoch=validate_every_epoch,
-        decision_rule=decision_rule, progress=progress,
+        decision_rule=decision_rule, progress=progress, batchnorm_batches=batchnorm_batches,
     )
 
 
@@ -290,6 +296,12 @@ def run_phase(run: TrainingRun, k: int, phase: Phase) -> None:
             f"rerun with the same --run-dir to resume from it."
         )
     run.stop_if_requested()  # Ctrl-C: the phase is unfinished; resume trains the rest of it
+    if run.batchnorm_batches:
+        # The epoch's own batches (seeded by epoch and index), so a resumed run gets the same.
+        batches = (run.dataset[i][0] for i in range(min(run.batchnorm_batches, len(run.dataset))))
+        if recalibrate_batchnorm(run.net, batches):
+            say(f"phase {k}: BatchNorm statistics re-estimated with the final weights on "
+                f"{min(run.batchnorm_batches, len(run.dataset))} training batches")
     rd.save_model_atomic(run.net, run.dir / f"phase_{k}.keras")
     # The last phase's validation also samples the pixels a decision rule is fitted on.
     last = k == len(run.phases)
