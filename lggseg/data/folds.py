@@ -14,13 +14,13 @@ in ``split.json`` and the benchmark's results check that they agree).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
 from lggseg.data.source import DataSource
 
-__all__ = ["FoldSplit", "assign_folds", "cv_fold", "fold_groups"]
+__all__ = ["FoldSplit", "assign_folds", "cv_fold"]
 
 # Candidate assignments compared: a few hundred for ~10 groups in ~4 folds, each cheap.
 _CANDIDATES = 256
@@ -113,7 +113,3 @@ def cv_fold(source: DataSource, *, folds: int = 4, fold: int = 0, seed: int = 0)
         assignment=assignment,
     )
 
-
-def fold_groups(assignment: Mapping[str, int], fold: int) -> Sequence[str]:
-    """The groups of one fold, sorted."""
-    return sorted(g for g, f in assignment.items() if f == fold)

@@ -204,10 +204,8 @@ def predict_slide(
         level_mpp = reader.level_mpp(level)
         class_map = out_dir / f"{stem}_classes.tif"
         probability_maps = _probability_paths(out_dir, stem=stem, scheme=scheme) if probabilities else ()
-        write = partial(_pyramid_writer, height=height, width=width, mpp=level_mpp)
-        writers = [write(class_map, palette=scheme.palette_array(), description=_classes_json(scheme))]
-        writers += [write(path, description=_classes_json(scheme, only=c)) for c, path in enumerate(probability_maps)]
-        pyramid, *_ = fan_out(_parts(blocks, stats=stats, probabilities=probabilities), consumers=writers)
+        pyramid = _write_pyramids(blocks, stats=stats, class_map=class_map, probability_maps=probability_maps,
+                                  scheme=scheme, height=height, width=width, mpp=level_mpp)
 
         preview = _write_preview(out_dir / f"{stem}_classes.png", stats.overview(), scheme=scheme,
                                  max_size=preview_size)
@@ -251,6 +249,18 @@ def _predictor(model: Any, *, tile_size: int | None, overlap: float, batch_size:
             f"({', '.join(scheme.codes)}); pass the model's scheme."
         )
     return predictor
+
+
+def _write_pyramids(blocks: Iterator, *, stats: "_RowStats", class_map: Path, probability_maps: tuple[Path, ...],
+                    scheme: ClassScheme, height: int, width: int,
+                    mpp: tuple[float, float] | None) -> list[tuple[int, int]]:
+    """Stream the predicted rows into the class-map pyramid (and one pyramid per class's
+    probability) in one pass, counting them into ``stats``; returns the class map's levels."""
+    write = partial(_pyramid_writer, height=height, width=width, mpp=mpp)
+    writers = [write(class_map, palette=scheme.palette_array(), description=_classes_json(scheme))]
+    writers += [write(path, description=_classes_json(scheme, only=c)) for c, path in enumerate(probability_maps)]
+    pyramid, *_ = fan_out(_parts(blocks, stats=stats, probabilities=bool(probability_maps)), consumers=writers)
+    return pyramid
 
 
 def _write_areas(path: Path, summary: dict[str, Any]) -> Path:
