@@ -30,6 +30,17 @@ Probabilities = Annotated[
         help="Slides only: also write <stem>_prob_<CLASS>.tif per class, a greyscale pyramid of round(p * 255).",
     ),
 ]
+TissueMask = Annotated[
+    str,
+    typer.Option("--tissue-mask",
+                 help="Pixels that are not tissue become Background: 'hsv' (saturation and brightness), 'otsu' "
+                      "(grey level; for slides showing glass) or 'none'."),
+]
+InkMask = Annotated[
+    bool,
+    typer.Option("--ink-mask/--no-ink-mask",
+                 help="Pen and marker ink (near-black, or green to blue) becomes Background; counted in the summary."),
+]
 GeojsonFeatures = Annotated[
     str,
     typer.Option("--geojson-features",
@@ -52,6 +63,8 @@ def predict(
     mpp: Mpp = None,
     probabilities: Probabilities = False,
     geojson_features: GeojsonFeatures = "class",
+    tissue_mask: TissueMask = "hsv",
+    ink_mask: InkMask = True,
 ) -> None:
     """Segment images: writes <stem>_mask.png (class indices), <stem>_colour.png and <stem>_overlay.png.
 
@@ -65,6 +78,7 @@ def predict(
 
     from lggseg.data import read_image
     from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
+    from lggseg.evaluation.prediction_mask import PredictionMask
     from lggseg.progress import progress_bar
     from lggseg.slides import is_slide
     from lggseg.slides.geojson_export import FEATURE_LAYOUTS
@@ -73,11 +87,13 @@ def predict(
     console = Console(stderr=True)
     if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
         raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
+    mask = PredictionMask(tissue=None if tissue_mask == "none" else tissue_mask, ink=ink_mask)
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         repeated = sorted({s for s in stems if stems.count(s) > 1})
         raise ValueError(f"images share file stems {repeated}; their outputs would overwrite each other.")
     trained = load_trained_model(target)
+    background = mask.background(trained.scheme)
     predictor = SlidingWindowPredictor(
         model=trained.model, tile_size=tile, overlap=overlap, batch_size=batch_size, tta=tta,
         normalizer=trained.normalizer,
@@ -98,7 +114,7 @@ def predict(
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
                     batch_size=batch_size, tta=tta, probabilities=probabilities,
-                    geojson_features=geojson_features, trained=trained,
+                    geojson_features=geojson_features, mask=mask, trained=trained,
                     console=console,
                 )
             else:
@@ -109,7 +125,7 @@ def predict(
                     failed.append(path)
                 else:
                     _predict_image(image, path=path, out=out, predictor=predictor, scheme=trained.scheme,
-                                   alpha=alpha, console=console,
+                                   mask=mask, background=background, alpha=alpha, console=console,
                                    progress=lambda done, total: bar.update(tiles, completed=done, total=total))
             bar.advance(overall)
     # A slide lists its own files as it finishes; an image writes a mask, a colour mask and an overlay.
@@ -120,17 +136,22 @@ def predict(
         raise typer.Exit(code=1)
 
 
-def _predict_image(image, *, path: Path, out: Path, predictor, scheme, alpha: float, console, progress) -> None:
-    """Write one image's mask, colour mask and overlay, and print its class shares."""
+def _predict_image(image, *, path: Path, out: Path, predictor, scheme, mask, background: int, alpha: float,
+                   console, progress) -> None:
+    """Write one image's class map, colour map and overlay, and print its class shares and what was masked."""
     import numpy as np
     from PIL import Image
 
     from lggseg.evaluation import colourize, overlay
 
     probs = predictor.predict(image, progress=progress)
-    mask = np.argmax(probs, axis=-1).astype(np.uint8)
-    Image.fromarray(mask).save(out / f"{path.stem}_mask.png")
-    Image.fromarray(colourize(mask, scheme=scheme)).save(out / f"{path.stem}_colour.png")
-    Image.fromarray(overlay(image, mask, scheme=scheme, alpha=alpha)).save(out / f"{path.stem}_overlay.png")
-    shares = np.bincount(mask.ravel(), minlength=scheme.num_classes) / mask.size
-    console.print(f"{path.name}: " + ", ".join(f"{c} {s:.1%}" for c, s in zip(scheme.codes, shares)))
+    excluded = mask.excluded(image)
+    classes = mask.apply(np.argmax(probs, axis=-1).astype(np.uint8), excluded, background=background)
+    Image.fromarray(classes).save(out / f"{path.stem}_mask.png")
+    Image.fromarray(colourize(classes, scheme=scheme)).save(out / f"{path.stem}_colour.png")
+    Image.fromarray(overlay(image, classes, scheme=scheme, alpha=alpha)).save(out / f"{path.stem}_overlay.png")
+    shares = np.bincount(classes.ravel(), minlength=scheme.num_classes) / classes.size
+    counts = excluded.counts()
+    masked = f" (Background by the mask: {counts['non_tissue'] / classes.size:.1%} not tissue, " \
+             f"{counts['ink'] / classes.size:.1%} ink)"
+    console.print(f"{path.name}: " + ", ".join(f"{c} {s:.1%}" for c, s in zip(scheme.codes, shares)) + masked)

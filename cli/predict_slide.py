@@ -29,6 +29,7 @@ def predict_slide_command(
     tta: bool = False,
     probabilities: bool = False,
     geojson_features: str = "class",
+    mask=None,
     trained=None,
     console=None,
 ):
@@ -44,6 +45,7 @@ def predict_slide_command(
       probabilities: also write the per-class probability pyramids.
       geojson_features: ``'class'`` (one annotation per class) or ``'region'`` (one per
         connected region, with its area).
+      mask: a :class:`lggseg.evaluation.prediction_mask.PredictionMask` (default: HSV tissue and ink).
       trained: an already loaded :class:`lggseg.evaluation.TrainedModel` (when the
         predict command has loaded it for several inputs).
       console: a rich console for progress and the summary (default: stderr).
@@ -57,6 +59,7 @@ def predict_slide_command(
     from rich.console import Console
 
     from lggseg.evaluation import load_trained_model
+    from lggseg.evaluation.prediction_mask import PredictionMask
     from lggseg.progress import progress_bar
     from lggseg.slides import predict_slide
 
@@ -70,6 +73,7 @@ def predict_slide_command(
             model=trained.model, slide_path=slide, out_dir=out, level=level or 0, mpp=mpp, tile_size=tile,
             overlap=overlap, batch_size=batch_size, normalizer=trained.normalizer, scheme=trained.scheme,
             tta=tta, probabilities=probabilities, geojson_features=geojson_features,
+            mask=PredictionMask() if mask is None else mask,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"
@@ -80,6 +84,9 @@ def predict_slide_command(
     )
     unit = "mm²" if result.area_unit == "mm2" else "px"
     console.print("  " + ", ".join(f"{c} {a:.4g} {unit}" for c, a in result.areas.items()))
+    pixels = result.shape[0] * result.shape[1]
+    console.print(f"  Background by the mask: {result.excluded['non_tissue'] / pixels:.1%} not tissue, "
+                  f"{result.excluded['ink'] / pixels:.1%} ink")
     names = [result.class_map.name, result.preview.name, result.areas_json.name, result.geojson.name]
     names += [p.name for p in result.probability_maps]
     console.print(f"  wrote {', '.join(names)} to {out}")

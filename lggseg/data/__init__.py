@@ -2,7 +2,8 @@
 
 * :class:`FolderSource`  a folder of ``images/`` + ``masks/`` (+ ``palette.tsv``)
 * :class:`CropSource`    cropped region images whose name carries the class, tissue-aware masks
-* :func:`detect_tissue`  the HSV tissue rule behind those masks
+* :func:`detect_tissue`  the HSV tissue rule behind those masks (or Otsu's threshold)
+* :func:`detect_ink`     pen and marker ink, which prediction leaves to Background
 * :func:`split_by_group`, :func:`split_by_names`  train/validation splits by image or patient
 * :func:`cv_fold`, :func:`assign_folds`  cross-validation folds of whole groups (the test side)
 * :func:`read_image`, :func:`read_mask`  validated file reading
@@ -15,6 +16,7 @@ import gin
 from lggseg.data.crops import CropMask, CropSource, crop_mask, parse_class_token, write_crop_masks
 from lggseg.data.folder import FolderSource
 from lggseg.data.folds import FoldSplit, assign_folds, cv_fold
+from lggseg.data.ink import detect_ink
 from lggseg.data.io import list_images, read_image, read_mask
 from lggseg.data.source import DataSource, Sample, map_samples, parse_group
 from lggseg.data.split import split_by_group, split_by_names
@@ -31,6 +33,7 @@ __all__ = [
     "assign_folds",
     "crop_mask",
     "cv_fold",
+    "detect_ink",
     "detect_tissue",
     "list_images",
     "map_samples",
@@ -48,6 +51,7 @@ __all__ = [
 register("folder_source", FolderSource, module="lggseg.data")
 register("crop_source", CropSource, module="lggseg.data")
 register("detect_tissue", detect_tissue, module="lggseg.data")
+register("detect_ink", detect_ink, module="lggseg.data")
 register("split_by_group", split_by_group, module="lggseg.data")
 register("split_by_names", split_by_names, module="lggseg.data")
 register("cv_fold", cv_fold, module="lggseg.data")

@@ -4,13 +4,15 @@ The pipeline:
 
 1. open the slide (:class:`~lggseg.slides.reader.SlideReader`) and choose the processing
    level (``level``, or the level nearest ``mpp`` microns per pixel);
-2. find tissue on a thumbnail with the HSV rule (:func:`lggseg.data.detect_tissue`) and
-   keep the tiles of the sliding-window grid that touch tissue;
+2. find tissue and ink on a thumbnail (:class:`~lggseg.evaluation.prediction_mask.PredictionMask`:
+   the HSV or Otsu tissue rule, marker ink) and keep the tiles of the sliding-window grid
+   that touch tissue that is not ink;
 3. read those tiles in raster order, a row run per batch, normalise their stain with the
    slide's one estimate (:func:`estimate_slide_stain`), run them through :meth:`SlidingWindowPredictor.predict_tiles` (the same model call, TTA
    and Gaussian window as whole-image prediction) and blend them with a
    :class:`~lggseg.slides.band_blender.BandBlender`, which hands back finished rows as
-   uint8 classes and keeps only one band of partial sums;
+   uint8 classes and keeps only one band of partial sums; the rows' pixels that the
+   thumbnail calls glass or ink become Background (the same mask as image prediction);
 4. stream those rows into a tiled pyramidal TIFF (palette colour: class indices shown in
    the classes' colours) while counting class pixels and keeping a subsampled overview,
    from which the colour preview PNG and the GeoJSON polygons are made. With
@@ -26,7 +28,7 @@ pixels and the normaliser's work on it; the overview, at most
 256-pixel tiles at 25 % overlap and 4 classes, and a few uint8 rows: with probabilities,
 ``classes`` more bytes per pixel of a band and of each writer's queue), never to its area
 (``benchmarks/wsi.py`` measures it). With
-``tissue_only=False`` every tile is predicted and the class map equals
+``tissue_only=False`` and ``mask=None`` every tile is predicted and the class map equals
 ``SlidingWindowPredictor.predict`` on the level read as one image.
 
 Stain normalisation follows the one policy of :mod:`lggseg.stain.source_stain`, with the
@@ -49,6 +51,7 @@ import numpy as np
 
 from lggseg.atomic_write import atomic_write
 from lggseg.classes import LGG_4, ClassScheme
+from lggseg.evaluation.prediction_mask import Excluded, PredictionMask
 from lggseg.slides.band_blender import BandBlender
 from lggseg.slides.fan_out import fan_out
 from lggseg.slides.geojson_export import FEATURE_LAYOUTS, write_class_map_geojson
@@ -82,6 +85,8 @@ class SlideResult:
         else ``'pixels'`` of the processing level).
       pixels: class code -> pixel count at the processing level.
       tiles_predicted, tiles_total: tissue tiles run through the model, of the whole grid.
+      excluded: pixels of the processing level left to Background by the mask, as
+        ``{'non_tissue': n, 'ink': n}`` (zeros without a mask).
       seconds: wall time of the prediction and all outputs.
       blend_buffer_mb: peak size of the blending buffers (the band and its carry).
       pyramid_levels: ``(height, width)`` of each level of the class-map TIFF.
@@ -111,6 +116,7 @@ class SlideResult:
     pyramid_levels: list[tuple[int, int]]
     stain: SourceStain | None = None
     probability_maps: tuple[Path, ...] = ()
+    excluded: dict[str, int] = dataclasses.field(default_factory=lambda: {"non_tissue": 0, "ink": 0})
 
     @property
     def megapixels_per_second(self) -> float:
@@ -133,6 +139,7 @@ def predict_slide(
     progress: ProgressCallback | None = None,
     tta: bool = False,
     tissue_only: bool = True,
+    mask: PredictionMask | None = PredictionMask(),
     overview_size: int = 2048,
     preview_size: int = 2048,
     probabilities: bool = False,
@@ -157,8 +164,10 @@ def predict_slide(
         pixels on its longer side, else a thumbnail of the finest level above that).
       progress: called as ``progress(tiles_done, tiles_total)`` after each batch.
       tta: test-time augmentation over the 8 flips/rotations (8x the compute).
-      tissue_only: predict only tiles touching tissue (others are background); ``False``
-        predicts every tile.
+      tissue_only: predict only tiles touching tissue that is not ink (others are
+        background); ``False`` predicts every tile.
+      mask: which pixels become Background whatever the model says (glass, ink), found on
+        the tissue thumbnail; ``None``: none (and tiles are chosen by the HSV rule).
       overview_size: longer side bound of the overview the GeoJSON is traced on (2048:
         vertices every 10 level-0 pixels of a 20,000-pixel slide; bounded tracing memory).
       preview_size: longer side bound of the PNG preview.
@@ -188,8 +197,9 @@ def predict_slide(
                                scheme=scheme)
         height, width = reader.level_shape(level)
         t = predictor.tile_size
+        excluded = _thumbnail_exclusion(reader, level=level, tissue_level=tissue_level, mask=mask)
         ys, xs, tiles, blender = _plan(reader, predictor, level=level, scheme=scheme, tissue_only=tissue_only,
-                                       tissue_level=tissue_level, probabilities=probabilities)
+                                       excluded=excluded, probabilities=probabilities)
         stain = estimate_slide_stain(reader, level=level, normalizer=normalizer)
         factor = max(1, math.ceil(max(height, width) / overview_size))
         stats = _RowStats(num_classes=scheme.num_classes, height=height, width=width, factor=factor)
@@ -198,6 +208,9 @@ def predict_slide(
             reader, level=level, height=height, width=width, ys=ys, tiles=tiles, predictor=predictor,
             normalizer=normalizer, stain=stain, blender=blender, batch_size=predictor.batch_size, progress=progress,
         )
+        masked = _MaskedRows(excluded if mask is not None and mask.active else None, width=width,
+                             background=mask.background(scheme) if mask is not None else 0)
+        blocks = masked.apply(blocks, probabilities=probabilities)
 
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = slide_path.stem
@@ -222,13 +235,15 @@ def predict_slide(
             "mpp": list(level_mpp) if level_mpp else None, "shape": [height, width], "unit": unit,
             "areas": areas, "pixels": pixels, "fractions": {c: n / max(height * width, 1) for c, n in pixels.items()},
             "tiles_predicted": len(tiles), "tiles_total": len(ys) * len(xs), "tile_size": t, "overlap": overlap,
+            "excluded_pixels": masked.counts,
+            "mask": dataclasses.asdict(mask) if mask is not None else None,
             "seconds": seconds,
         })
         return SlideResult(
             slide=slide_path, level=level, downsample=reader.level_downsamples[level], mpp=level_mpp,
             shape=(height, width), class_map=class_map, preview=preview, areas_json=areas_json,
             geojson=geojson, areas=areas, area_unit=unit, pixels=pixels, tiles_predicted=len(tiles),
-            tiles_total=len(ys) * len(xs), seconds=seconds,
+            tiles_total=len(ys) * len(xs), seconds=seconds, excluded=masked.counts,
             blend_buffer_mb=blender.peak_floats * 4 / 2**20, pyramid_levels=pyramid, stain=stain,
             probability_maps=probability_maps,
         )
@@ -274,18 +289,40 @@ def _background_index(scheme: ClassScheme) -> int:
     return lowered.index("bg") if "bg" in lowered else 0
 
 
-def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[int], tile: int,
-                  tissue_level: int | None, detect) -> list[tuple[int, int]]:
-    """``(tile row index, x)`` of the grid tiles whose footprint holds any tissue."""
+@dataclasses.dataclass(frozen=True)
+class _ThumbnailExclusion:
+    """What the mask excludes on the tissue thumbnail, and the scale from the processing level to it."""
+
+    excluded: Excluded
+    fx: float  # thumbnail pixels per processing-level pixel, along x
+    fy: float
+
+    def rows(self, y0: int, y1: int, width: int) -> Excluded:
+        """The exclusion of processing-level rows ``y0..y1-1`` (all ``width`` columns), nearest neighbour."""
+        th, tw = self.excluded.non_tissue.shape
+        rows = np.minimum((np.arange(y0, y1) * self.fy).astype(np.int64), th - 1)
+        cols = np.minimum((np.arange(width) * self.fx).astype(np.int64), tw - 1)
+        return self.excluded.at(rows, cols)
+
+
+def _thumbnail_exclusion(reader: SlideReader, *, level: int, tissue_level: int | None,
+                         mask: PredictionMask | None) -> _ThumbnailExclusion:
+    """Find glass and ink on the tissue thumbnail (the HSV rule alone without a mask)."""
     if tissue_level is None:
         thumb, tl, shrink = reader.thumbnail(max_size=2048)
     else:
         thumb, tl, shrink = reader.thumbnail(level=reader.check_level(tissue_level), max_size=8192)
-    tissue = detect(thumb)
-    # Processing-level pixels -> thumbnail pixels, per axis.
+    excluded = (mask or PredictionMask(ink=False)).excluded(thumb)
     px, py = reader.level_scale(level)
     tx, ty = reader.level_scale(tl)
-    fx, fy = px / (tx * shrink), py / (ty * shrink)
+    return _ThumbnailExclusion(excluded=excluded, fx=px / (tx * shrink), fy=py / (ty * shrink))
+
+
+def _tissue_tiles(exclusion: _ThumbnailExclusion, *, ys: list[int], xs: list[int],
+                  tile: int) -> list[tuple[int, int]]:
+    """``(tile row index, x)`` of the grid tiles whose footprint holds any tissue that is not ink."""
+    tissue = ~exclusion.excluded.any
+    fx, fy = exclusion.fx, exclusion.fy
     # int32 holds the count of a thumbnail (at most a few million pixels).
     integral = np.pad(np.cumsum(np.cumsum(tissue, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
     th, tw = tissue.shape
@@ -300,12 +337,35 @@ def _tissue_tiles(reader: SlideReader, *, level: int, ys: list[int], xs: list[in
     return chosen
 
 
+class _MaskedRows:
+    """Applies the thumbnail's exclusion to the stream of finished rows, counting what it excluded."""
+
+    def __init__(self, exclusion: _ThumbnailExclusion | None, *, width: int, background: int):
+        self.exclusion, self.width, self.background = exclusion, width, background
+        self.counts = {"non_tissue": 0, "ink": 0}
+
+    def apply(self, blocks: Iterator, *, probabilities: bool) -> Iterator:
+        if self.exclusion is None:
+            yield from blocks
+            return
+        y = 0
+        for block in blocks:
+            classes, probs = block if probabilities else (block, None)
+            excluded = self.exclusion.rows(y, y + classes.shape[0], self.width)
+            y += classes.shape[0]
+            for reason, n in excluded.counts().items():
+                self.counts[reason] += n
+            classes = PredictionMask.apply(classes, excluded, background=self.background)
+            if probs is None:
+                yield classes
+            else:
+                yield classes, PredictionMask.apply_to_probabilities(probs, excluded, background=self.background)
+
+
 def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, tissue_only: bool,
-          tissue_level: int | None,
+          excluded: "_ThumbnailExclusion",
           probabilities: bool) -> tuple[list[int], list[int], list[tuple[int, int]], BandBlender]:
     """The tile grid's row and column origins, the tiles to predict in blending order, the blender."""
-    from lggseg.data.tissue import detect_tissue
-
     height, width = reader.level_shape(level)
     t = predictor.tile_size
     # Levels smaller than a tile are reflect-padded, as SlidingWindowPredictor pads images.
@@ -316,8 +376,7 @@ def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, ti
     xs = [x for _, x in predictor.tile_origins(t, pw)]
 
     if tissue_only:
-        tiles = _tissue_tiles(reader, level=level, ys=ys, xs=xs, tile=t, tissue_level=tissue_level,
-                              detect=detect_tissue)
+        tiles = _tissue_tiles(excluded, ys=ys, xs=xs, tile=t)
     else:
         tiles = [(k, x) for k in range(len(ys)) for x in xs]
     background = _background_index(scheme)

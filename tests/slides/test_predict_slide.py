@@ -31,7 +31,7 @@ def _whole_image(model, image):
 @pytest.mark.parametrize("level", [0, 1])
 def test_slide_equals_whole_image_prediction(tmp_path, slide_path, tiny_model, level):
     res = predict_slide(model=tiny_model, slide_path=slide_path, out_dir=tmp_path, level=level, tile_size=TILE,
-                        overlap=OVERLAP, batch_size=BATCH, tissue_only=False)
+                        overlap=OVERLAP, batch_size=BATCH, tissue_only=False, mask=None)
     with SlideReader(slide_path) as reader:
         image = reader.read_level(level)
     expected, tie = _whole_image(tiny_model, image)
@@ -43,8 +43,9 @@ def test_slide_equals_whole_image_prediction(tmp_path, slide_path, tiny_model, l
 
 
 def test_only_tissue_tiles_are_predicted(tmp_path, slide_path, tiny_model, tissue_image):
+    # No pixel mask: what is compared here is the choice of tiles.
     res = predict_slide(model=tiny_model, slide_path=slide_path, out_dir=tmp_path, tile_size=TILE,
-                        overlap=OVERLAP, batch_size=BATCH)
+                        overlap=OVERLAP, batch_size=BATCH, mask=None)
     assert 0 < res.tiles_predicted < res.tiles_total
     got = _class_map(res.class_map)
     expected, tie = _whole_image(tiny_model, tissue_image)
