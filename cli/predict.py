@@ -15,7 +15,9 @@ Target = Annotated[
     typer.Argument(help="A run directory (model.keras, normalizer.json, classes.tsv) or a .keras model file."),
 ]
 Images = Annotated[
-    list[Path], typer.Argument(help="Image files (JPEG, PNG, TIFF) of any size.", exists=True, dir_okay=False)
+    list[Path],
+    typer.Argument(help="Image files (JPEG, PNG, TIFF) of any size, slides (SVS, NDPI, pyramidal TIFF), or folders "
+                        "of them (not searched recursively).", exists=True),
 ]
 Out = Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)]
 Alpha = Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")]
@@ -88,6 +90,7 @@ def predict(
     if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
         raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
     mask = PredictionMask(tissue=None if tissue_mask == "none" else tissue_mask, ink=ink_mask)
+    images = _inputs(images)
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         repeated = sorted({s for s in stems if stems.count(s) > 1})
@@ -134,6 +137,25 @@ def predict(
     typer.echo(f"predicted {' and '.join(done) or 'nothing'} into {out} (classes: {', '.join(trained.scheme.codes)})")
     if failed:
         raise typer.Exit(code=1)
+
+
+def _inputs(paths: list[Path]) -> list[Path]:
+    """The files to predict: files as given, folders replaced by their images and slides (sorted)."""
+    from lggseg.data.io import IMAGE_SUFFIXES
+    from lggseg.slides.reader import SLIDE_SUFFIXES
+
+    suffixes = set(IMAGE_SUFFIXES) | set(SLIDE_SUFFIXES)
+    files = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.iterdir()
+                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes)
+        if not found:
+            raise ValueError(f"{path} holds no image or slide (suffixes {', '.join(sorted(suffixes))}).")
+        files += found
+    return files
 
 
 def _predict_image(image, *, path: Path, out: Path, predictor, scheme, mask, background: int, alpha: float,

@@ -17,7 +17,7 @@ def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path
     monkeypatch.chdir(tmp_path)
     suite = load_suite(files=[REPO / "gin" / "benchmark_quick.gin"])
     jobs = suite.jobs()
-    entries = ["transfer", "extreme_oversampling", "scratch_fc_densenet", "scratch_unet"]
+    entries = ["transfer", "frozen_transfer", "scratch_fc_densenet"]
     # Entries vary fastest: a run stopped part way has every entry of what it finished.
     assert [(j.entry, j.backend, j.seed, j.fold) for j in jobs] == [
         (e, b, 0, f) for b in ("jax", "tensorflow") for f in (0, 1) for e in entries
@@ -32,6 +32,9 @@ def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path
         assert job.gin_params[-6:-4] == (f"train.seed = {job.seed}", "train.split_seed = 0")
         assert job.gin_params[-2] == f"cv_fold.fold = {job.fold}"
     assert transfer.run_dir == Path("runs/transfer/jax/seed0/fold0")
+    # Equal steps: the frozen baseline's one phase takes the four phases' epochs.
+    frozen = next(j for j in jobs if j.entry == "frozen_transfer")
+    assert frozen.gin_params[0] == "EPOCHS_PER_PHASE = 8"
 
 
 def test_every_job_of_a_shipped_suite_is_a_valid_training_config(shipped_suite):
@@ -62,18 +65,18 @@ def test_overrides_only_and_command_line(tmp_path):
     suite = load_suite(
         files=[REPO / "gin" / "benchmark_quick.gin"], params=["benchmark_suite.split_seed = 7"]
     ).replace(backends=["tensorflow"], seeds=3)
-    jobs = suite.jobs(only=["scratch_unet"])
+    jobs = suite.jobs(only=["scratch_fc_densenet"])
     assert [(j.entry, j.backend, j.seed, j.fold) for j in jobs] == [
-        ("scratch_unet", "tensorflow", s, f) for s in range(3) for f in range(2)
+        ("scratch_fc_densenet", "tensorflow", s, f) for s in range(3) for f in range(2)
     ]
     # The training seed varies, the split seed does not.
     assert {p for j in jobs for p in j.gin_params if p.startswith("train.split_seed")} == {"train.split_seed = 7"}
     command = job_command(jobs[4], out_dir=tmp_path)
     assert command[:6] == [sys.executable, "-m", "lggseg_cli.main", "--backend", "tensorflow", "train"]
-    assert command[-2:] == ["--run-dir", str(tmp_path / "runs" / "scratch_unet" / "tensorflow" / "seed2" / "fold0")]
-    assert command.count("--gin") == 2  # scratch_unet.gin, then quick.gin
+    assert command[-2:] == ["--run-dir", str(tmp_path / "runs" / "scratch_fc_densenet" / "tensorflow" / "seed2" / "fold0")]
+    assert command.count("--gin") == 2  # scratch_fc_densenet.gin, then quick.gin
     assert "train.seed = 2" in command
-    with pytest.raises(ValueError, match="scratch_unet"):
+    with pytest.raises(ValueError, match="scratch_fc_densenet"):
         suite.jobs(only=["scratch"])  # the error lists the valid entries
 
 

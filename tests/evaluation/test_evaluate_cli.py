@@ -90,6 +90,21 @@ def test_predict_writes_mask_colour_and_overlay(run_dir, ivygap_like, keras_back
         assert np.asarray(Image.open(out / f"{path.stem}_overlay.png")).shape == shape + (3,)
 
 
+def test_predict_takes_a_folder(run_dir, ivygap_like, keras_backend, tmp_path):
+    folder = ivygap_like / "images"
+    out = tmp_path / "pred"
+    result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(folder), "--out", str(out),
+                                 "--tile", "32"])
+    assert result.exit_code == 0, result.output
+    images = sorted(folder.glob("*.png"))
+    assert images and sorted(out.glob("*_mask.png")) == [out / f"{p.stem}_mask.png" for p in images]
+    assert f"predicted {len(images)} image(s)" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(empty), "--out", str(out)])
+    assert result.exit_code == 2 and "holds no image or slide" in result.output
+
+
 def test_clear_errors_for_missing_models_and_data(tmp_path, keras_backend, ivygap_like):
     result = runner.invoke(app, ["--backend", keras_backend, "evaluate", str(tmp_path / "nope"), "--data",
                                  str(ivygap_like)])
