@@ -70,11 +70,10 @@ def evaluate(
     """
     if gin_files or gin_params:
         apply_gin(gin_files, gin_params)
-    from rich.console import Console
-
     from lggseg.evaluation import DecisionRule, load_trained_model, write_report
+    from lggseg.progress import stderr_console
 
-    console = Console(stderr=True)
+    console = stderr_console()
     trained = load_trained_model(target)
     for note in trained.notes:
         console.print(f"[dim]{note}[/dim]")

@@ -76,17 +76,15 @@ def predict(
     pyramidal class-map TIFF (class indices shown in the class colours), a PNG preview,
     per-class areas and QuPath GeoJSON; --probabilities adds a pyramid per class.
     """
-    from rich.console import Console
-
     from lggseg.data import read_image
     from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
     from lggseg.evaluation.prediction_mask import PredictionMask
-    from lggseg.progress import progress_bar
+    from lggseg.progress import progress_bar, stderr_console
     from lggseg.slides import is_slide
     from lggseg.slides.geojson_export import FEATURE_LAYOUTS
     from lggseg_cli.predict_slide import predict_slide_command
 
-    console = Console(stderr=True)
+    console = stderr_console()
     if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
         raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
     mask = PredictionMask(tissue=None if tissue_mask == "none" else tissue_mask, ink=ink_mask)
@@ -114,6 +112,7 @@ def predict(
             bar.update(tiles, description=f"tiles of {path.name}", completed=0, total=None)
             if is_slide(path):
                 slides += 1
+                bar.update(tiles, visible=False)  # the slide shows its own bar of tissue tiles
                 predict_slide_command(
                     model=target, slide=path, out=out, level=level, mpp=mpp, tile=tile, overlap=overlap,
                     batch_size=batch_size, tta=tta, probabilities=probabilities,
@@ -121,6 +120,7 @@ def predict(
                     console=console,
                 )
             else:
+                bar.update(tiles, visible=True)
                 try:
                     image = read_image(path)
                 except (ValueError, FileNotFoundError) as err:

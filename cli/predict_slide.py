@@ -56,14 +56,12 @@ def predict_slide_command(
     Raises:
       typer.Exit: code 2 with the message, for bad options, unreadable slides or models.
     """
-    from rich.console import Console
-
     from lggseg.evaluation import load_trained_model
     from lggseg.evaluation.prediction_mask import PredictionMask
-    from lggseg.progress import progress_bar
+    from lggseg.progress import progress_bar, stderr_console
     from lggseg.slides import predict_slide
 
-    console = console or Console(stderr=True)
+    console = console or stderr_console()
     if level is not None and mpp is not None:
         raise ValueError("give --level or --mpp, not both.")
     trained = trained or load_trained_model(model)

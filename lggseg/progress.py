@@ -1,8 +1,10 @@
-"""The one look of lggseg's progress bars: label, bar, done/total, [fields], time left.
+"""What lggseg shows on the terminal: its progress bars, and the console messages go to.
 
-Both the library (the trainer's per-phase bar) and the command line (images, tiles, slides)
-build their bars here, so they look alike and the CLI needs no import the library lacks.
-rich is imported when a bar is made, keeping ``import lggseg`` light.
+Progress bars have one look: label, bar, done/total, [fields], time left. Both the library
+(the trainer's per-phase bar) and the command line (images, tiles, slides) build their bars
+here, so they look alike and the CLI needs no import the library lacks. Messages go to
+:func:`stderr_console`, which wraps lines only on a terminal. rich is imported when a bar or
+console is made, keeping ``import lggseg`` light.
 """
 
 from __future__ import annotations
@@ -13,7 +15,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "stderr_console"]
+
+
+def stderr_console() -> Any:
+    """A ``rich.console.Console`` on stderr that wraps long lines on a terminal only.
+
+    Written to a file or a pipe (a log, ``| tee``, a batch job), rich would wrap at ``$COLUMNS``
+    or 80 characters and split file paths across lines; there each message stays one line.
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console.soft_wrap = True
+    return console
 
 
 def progress_bar(

@@ -11,9 +11,9 @@ log = logging.getLogger("lggseg.train")
 
 def say(message: str) -> None:
     """Print ``message`` on stderr (rich, no highlighting) and log it at INFO."""
-    from rich.console import Console
+    from lggseg.progress import stderr_console
 
-    Console(stderr=True).print(message, highlight=False)
+    stderr_console().print(message, highlight=False)
     log.info(message)
 
 
