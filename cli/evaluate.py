@@ -77,7 +77,8 @@ def evaluate(
     trained = load_trained_model(target)
     for note in trained.notes:
         console.print(f"[dim]{note}[/dim]")
-    source = _folder_source(data, pattern) if data is not None else None
+    # Read at the scale the model was trained at (resolution.json), as its own evaluation did.
+    source = _folder_source(data, pattern, scale=trained.resolution.scale) if data is not None else None
     if source is None and not gin_files and not gin_params:
         raise typer.BadParameter("give --data DIR, or a gin file binding evaluate.source", param_hint="--data")
     rules = [DecisionRule.load(decision)] if decision is not None else []
@@ -136,10 +137,10 @@ def _evaluate_one(model, *, source, tile, overlap, batch_size, tta, rules, decis
             raise
 
 
-def _folder_source(data: Path, pattern: str):
+def _folder_source(data: Path, pattern: str, *, scale: float):
     from lggseg.data import FolderSource
 
-    return FolderSource(directory=data, pattern=pattern)
+    return FolderSource(directory=data, pattern=pattern, scale=scale)
 
 
 def _baseline(baseline: Path, run, console) -> tuple[dict, str]:

@@ -128,7 +128,7 @@ def predict(
                     failed.append(path)
                 else:
                     _predict_image(image, path=path, out=out, predictor=predictor, scheme=trained.scheme,
-                                   mask=mask, background=background, alpha=alpha, console=console,
+                                   scale=trained.resolution.scale, mask=mask, background=background, alpha=alpha, console=console,
                                    progress=lambda done, total: bar.update(tiles, completed=done, total=total))
             bar.advance(overall)
     # A slide lists its own files as it finishes; an image writes a mask, a colour mask and an overlay.
@@ -158,17 +158,23 @@ def _inputs(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _predict_image(image, *, path: Path, out: Path, predictor, scheme, mask, background: int, alpha: float,
-                   console, progress) -> None:
-    """Write one image's class map, colour map and overlay, and print its class shares and what was masked."""
+def _predict_image(image, *, path: Path, out: Path, predictor, scheme, scale: float, mask, background: int,
+                   alpha: float, console, progress) -> None:
+    """Write one image's class map, colour map and overlay, and print its class shares and what was masked.
+
+    The network sees the image resampled by the run's training ``scale``; its class map is
+    mapped back (nearest) to the image's own size, where glass and ink are masked.
+    """
     import numpy as np
     from PIL import Image
 
+    from lggseg.data.resolution import resample, scaled_size
     from lggseg.evaluation import colourize, overlay
 
-    probs = predictor.predict(image, progress=progress)
+    probs = predictor.predict(resample(image, size=scaled_size(image.shape, scale)), progress=progress)
+    predicted = resample(np.argmax(probs, axis=-1).astype(np.uint8), size=scaled_size(image.shape, 1.0), labels=True)
     excluded = mask.excluded(image)
-    classes = mask.apply(np.argmax(probs, axis=-1).astype(np.uint8), excluded, background=background)
+    classes = mask.apply(predicted, excluded, background=background)
     Image.fromarray(classes).save(out / f"{path.stem}_mask.png")
     Image.fromarray(colourize(classes, scheme=scheme)).save(out / f"{path.stem}_colour.png")
     Image.fromarray(overlay(image, classes, scheme=scheme, alpha=alpha)).save(out / f"{path.stem}_overlay.png")

@@ -65,6 +65,14 @@ def predict_slide_command(
     if level is not None and mpp is not None:
         raise ValueError("give --level or --mpp, not both.")
     trained = trained or load_trained_model(model)
+    if level is None and mpp is None and trained.resolution.mpp is not None:
+        mpp = trained.resolution.mpp  # the level nearest the resolution the model was trained at
+        console.print(f"[dim]{slide.name}: the level nearest the run's {mpp:.3g} um/px (--level/--mpp override)[/dim]")
+    elif level is None and mpp is None and trained.resolution.scale != 1.0:
+        console.print(
+            f"[yellow]{slide.name}: the model was trained at scale {trained.resolution.scale:g} of images of unknown "
+            f"resolution; predicting at level 0. Choose the level that matches with --level or --mpp.[/yellow]"
+        )
     with progress_bar(console=console) as bar:
         task = bar.add_task(f"tissue tiles of {slide.name}", total=None)
         result = predict_slide(

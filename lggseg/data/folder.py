@@ -20,10 +20,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
-
 from lggseg.classes import IGNORE_INDEX, LGG_4, ClassMapping, ClassScheme, read_palette
 from lggseg.data.io import IMAGE_SUFFIXES, MASK_SUFFIXES, list_images, read_image, read_mask
+from lggseg.data.resolution import resample, scaled_size
 from lggseg.data.source import DataSource, Sample, map_samples, parse_group
 from lggseg.data.tissue import detect_tissue
 
@@ -50,7 +49,10 @@ class FolderSource(DataSource):
       include: only these image stems (a fixed split's side), after ``pattern``.
       exclude: image stems to leave out (the other side of a fixed split).
       scale: resample images (area interpolation) and masks (nearest) by this factor on
-        reading, e.g. ``0.5`` to train at half resolution; evaluate at the same scale.
+        reading, e.g. ``0.5`` to train at half resolution. A run records it
+        (``resolution.json``), and ``lggseg predict`` / ``evaluate`` read images at it.
+      mpp: microns per pixel of the image files as stored, when known (e.g. 0.5 for a 20x
+        scan); the samples' resolution is ``mpp / scale``, recorded with the run.
       ignore_background_tissue: mark the pixels labelled Background (the class coded
         ``BG``/``Background``) that :func:`lggseg.data.detect_tissue` calls tissue as
         unlabelled (:data:`~lggseg.classes.IGNORE_INDEX`), after ``scale`` and ``mapping``.
@@ -83,12 +85,16 @@ class FolderSource(DataSource):
         include: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
         scale: float = 1.0,
+        mpp: float | None = None,
         ignore_background_tissue: bool = False,
     ):
         self.directory = Path(directory)
         if not 0 < scale <= 4:
             raise ValueError(f"folder_source.scale must lie in (0, 4], got {scale!r}.")
+        if mpp is not None and not 0 < mpp < 100:
+            raise ValueError(f"folder_source.mpp (microns per pixel of the files) must lie in (0, 100), got {mpp!r}.")
         self.scale = float(scale)
+        self.mpp = None if mpp is None else float(mpp) / self.scale
         self.mask_scheme, origin = _resolve_scheme(self.directory, palette, scheme)
         if mapping is not None and mapping.source != self.mask_scheme:
             raise ValueError(
@@ -151,10 +157,8 @@ class FolderSource(DataSource):
                 f"{image_path} is {image.shape[1]}x{image.shape[0]}; a mask must cover its image pixel for pixel."
             )
         if self.scale != 1.0:
-            size = (max(1, round(image.shape[1] * self.scale)), max(1, round(image.shape[0] * self.scale)))
-            # Area interpolation for the image (no aliasing); nearest for the labels.
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+            size = scaled_size(image.shape, self.scale)
+            image, mask = resample(image, size=size), resample(mask, size=size, labels=True)
         name = image_path.stem
         return Sample(image=image, mask=mask, name=name, group=parse_group(name, groups)), mask_path
 

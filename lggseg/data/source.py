@@ -58,6 +58,9 @@ class DataSource(Sequence[Sample]):
 
     scheme: ClassScheme
     _samples: list[Sample]
+    # Sources that resample their files or know their resolution set these (lggseg.data.resolution).
+    scale: float = 1.0
+    mpp: float | None = None
 
     def __init__(self, *, samples: Sequence[Sample], scheme: ClassScheme):
         if len(samples) == 0:
@@ -130,7 +133,9 @@ class DataSource(Sequence[Sample]):
 
     def subset(self, indices: Sequence[int]) -> "DataSource":
         """A new source with the samples at ``indices`` (same scheme)."""
-        return DataSource(samples=[self._samples[i] for i in indices], scheme=self.scheme)
+        subset = DataSource(samples=[self._samples[i] for i in indices], scheme=self.scheme)
+        subset.scale, subset.mpp = self.scale, self.mpp
+        return subset
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} samples, classes={','.join(self.scheme.codes)})"

@@ -24,8 +24,9 @@ user of the export must do too::
 * ``output``: softmax probabilities, and one entry per class (index, code, name, colour).
 * ``stain_normalizer``: the method and file; images must be normalised the same way
   (one estimate per whole image, before tiling), or ``null`` when the run used none.
-* ``microns_per_pixel``: ``null`` with a note; runs do not record the resolution of their
-  training images.
+* ``resample_factor``: the factor the training images were resampled by on reading (the
+  run's ``resolution.json``; 1.0 when it has none); ``microns_per_pixel``: their resolution
+  after it, or ``null`` with a note when the data source did not know it.
 * ``check``: the largest absolute difference of probabilities between the export and the
   Keras model on one random tile, measured while exporting.
 
@@ -233,10 +234,14 @@ def _contract(trained) -> dict[str, Any]:
         "stain_normalizer": normalizer,
         "stain_normalizer_note": None if normalizer else "The run used no stain normaliser: feed the RGB image as is.",
         "decision_rule": decision,
-        "microns_per_pixel": None,
+        "resample_factor": trained.resolution.scale,
+        "resample_note": ("Resample each image file by this factor (area interpolation) before the network, and "
+                          "the class map back to the file's size (nearest): the training images were read so."),
+        "microns_per_pixel": trained.resolution.mpp,
         "microns_per_pixel_note": (
-            "Not recorded by the run: give the export images at the resolution of the training images (for "
-            "slides, the level lggseg predict --level/--mpp would choose)."
+            "The resolution the network saw in training (after resample_factor)." if trained.resolution.mpp else
+            "Not known to the run (its data source gave none): give the export images resampled like the "
+            "training images (resample_factor; for slides, the level that matches them)."
         ),
     }
 

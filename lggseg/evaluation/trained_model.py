@@ -1,9 +1,10 @@
 """A trained model with what it needs at inference time: its stain normaliser and classes.
 
-A run directory holds ``model.keras``, ``normalizer.json`` (the fitted stain normaliser)
-and ``classes.tsv`` (the model's output classes). :func:`load_trained_model` accepts the
-run directory or any ``.keras`` file; for a file, the two side files are looked up in
-the same folder (so ``RUN/phase_2.keras`` gets the run's normaliser and classes).
+A run directory holds ``model.keras``, ``normalizer.json`` (the fitted stain normaliser),
+``classes.tsv`` (the model's output classes) and ``resolution.json`` (the input scale and
+microns per pixel it was trained at, :mod:`lggseg.data.resolution`). :func:`load_trained_model`
+accepts the run directory or any ``.keras`` file; for a file, the side files are looked up in
+the same folder (so ``RUN/phase_2.keras`` gets the run's normaliser, classes and resolution).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lggseg.classes import ClassScheme, read_palette, scheme_for_num_classes
+from lggseg.data.resolution import RESOLUTION_FILE, Resolution
 
 __all__ = ["TrainedModel", "load_trained_model", "MODEL_FILE", "NORMALIZER_FILE", "CLASSES_FILE"]
 
@@ -31,6 +33,8 @@ class TrainedModel:
       normalizer: the fitted stain normaliser, or ``None`` when the run used none.
       model_path: the ``.keras`` file.
       notes: how the companions were found, for the user.
+      resolution: the input resolution the model was trained at (``resolution.json``); scale
+        1.0 and mpp unknown when the folder has none (a bare ``.keras`` file, older runs).
     """
 
     model: Any
@@ -38,6 +42,7 @@ class TrainedModel:
     normalizer: Any
     model_path: Path
     notes: tuple[str, ...] = ()
+    resolution: Resolution = Resolution()
 
     @property
     def folder(self) -> Path:
@@ -108,4 +113,11 @@ def load_trained_model(path: str | Path) -> TrainedModel:
         notes.append(f"stain normaliser {normalizer.method} from {normalizer_path}")
     else:
         notes.append(f"no {NORMALIZER_FILE} beside the model: images are not stain-normalised")
-    return TrainedModel(model=model, scheme=scheme, normalizer=normalizer, model_path=model_path, notes=tuple(notes))
+    resolution = Resolution.read(folder)
+    if resolution is None:
+        resolution = Resolution()
+        notes.append(f"no {RESOLUTION_FILE} beside the model: images are predicted at their own size")
+    else:
+        notes.append(f"trained at {resolution.describe()} ({folder / RESOLUTION_FILE})")
+    return TrainedModel(model=model, scheme=scheme, normalizer=normalizer, model_path=model_path, notes=tuple(notes),
+                        resolution=resolution)

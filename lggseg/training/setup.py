@@ -19,6 +19,7 @@ import numpy as np
 from lggseg.classes import ClassScheme, write_palette
 from lggseg.config import config_changes
 from lggseg.data.folds import FoldSplit
+from lggseg.data.resolution import Resolution
 from lggseg.data.source import DataSource
 from lggseg.stain.base import StainNormalizer
 from lggseg.training import run_dir as rd
@@ -286,10 +287,11 @@ def fit_normalizer(
 
 
 def write_run_files(*, run_dir: Path, split: dict[str, Any], data: DataSource, state: rd.RunState) -> None:
-    """The files a run has from its start (``split.json``, ``classes.tsv``), history cut to ``state``."""
+    """The files a run has from its start (``split.json``, ``classes.tsv``, ``resolution.json``), history cut to ``state``."""
     if not (run_dir / "split.json").is_file():
         rd.write_json_atomic(run_dir / "split.json", split)
     write_palette(data.scheme, run_dir / "classes.tsv")
+    Resolution.of(data).write(run_dir)
     # Drop history rows of epochs that ran but were never checkpointed.
     rd.truncate_history(run_dir, phases_done=state.phases_done, epochs_done=state.epochs_done)
     state.status = "running"

@@ -90,6 +90,33 @@ def test_predict_writes_mask_colour_and_overlay(run_dir, ivygap_like, keras_back
         assert np.asarray(Image.open(out / f"{path.stem}_overlay.png")).shape == shape + (3,)
 
 
+def test_predict_and_evaluate_read_images_at_the_run_scale(run_dir, ivygap_like, keras_backend, tmp_path):
+    import cv2
+
+    from lggseg.data.resolution import Resolution
+    from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
+
+    Resolution(scale=0.5).write(run_dir)
+    trained = load_trained_model(run_dir)
+    assert trained.resolution == Resolution(scale=0.5)
+    image_path = sorted((ivygap_like / "images").glob("*.png"))[0]
+    out = tmp_path / "pred"
+    result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(image_path), "--out",
+                                 str(out), "--tile", "32", "--tissue-mask", "none", "--no-ink-mask"])
+    assert result.exit_code == 0, result.output
+    image = np.asarray(Image.open(image_path).convert("RGB"))
+    h, w = image.shape[:2]
+    half = cv2.resize(image, (round(w / 2), round(h / 2)), interpolation=cv2.INTER_AREA)
+    predictor = SlidingWindowPredictor(model=trained.model, tile_size=32, normalizer=trained.normalizer)
+    expected = cv2.resize(predictor.predict(half).argmax(-1).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(np.asarray(Image.open(out / f"{image_path.stem}_mask.png")), expected)
+
+    result = runner.invoke(app, ["--backend", keras_backend, "evaluate", str(run_dir), "--data", str(ivygap_like),
+                                 "--pattern", "img1", "--tile", "32", "--out", str(tmp_path / "e")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["pixels"] == 15 * 18  # 30 x 36 at half size
+
+
 def test_predict_takes_a_folder(run_dir, ivygap_like, keras_backend, tmp_path):
     folder = ivygap_like / "images"
     out = tmp_path / "pred"

@@ -59,6 +59,7 @@ def exported(tmp_path_factory):
     """A tiny FC-DenseNet run (compiled with lggseg's FocalLoss, stain-normalised), exported."""
     import keras
 
+    from lggseg.data.resolution import Resolution
     from lggseg.losses import FocalLoss
     from lggseg.models import fc_densenet
     from lggseg.stain import Reinhard
@@ -75,6 +76,7 @@ def exported(tmp_path_factory):
     write_palette(LGG_4, run / "classes.tsv")
     Reinhard().fit(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(run / "normalizer.json")
     (run / "config.gin").write_text("train.tile_size = 32\n")
+    Resolution(scale=0.5, mpp=1.0).write(run)
 
     formats = "saved_model,onnx" if _onnx_tools() else "saved_model"
     out = tmp / "export"
@@ -127,7 +129,7 @@ def test_preprocessing_json_records_the_contract(exported):
     assert (out / "normalizer.json").read_text() == (run / "normalizer.json").read_text()
     assert (out / "classes.tsv").is_file()
     assert pre["tiling"]["training_tile_size"] == 32
-    assert pre["microns_per_pixel"] is None and pre["microns_per_pixel_note"]
+    assert pre["resample_factor"] == 0.5 and pre["microns_per_pixel"] == 1.0 and pre["microns_per_pixel_note"]
     for entry in pre["formats"].values():
         assert entry["check"]["max_abs_difference"] < 1e-4
 

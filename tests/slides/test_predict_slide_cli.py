@@ -44,3 +44,14 @@ def test_predict_writes_one_geojson_feature_per_region(tmp_path, slide_path, tin
     assert all(f["properties"]["measurements"]["Area px^2"] > 0 for f in features)
     result = CliRunner().invoke(app, [*args, "regions"])
     assert result.exit_code == 2 and "class, region" in result.output
+
+
+def test_slides_are_read_at_the_level_nearest_the_run_resolution(tmp_path, slide_path, tiny_model):
+    from lggseg.data.resolution import Resolution
+    from lggseg_cli.predict_slide import predict_slide_command
+
+    tiny_model.save(tmp_path / "model.keras")
+    write_palette(LGG_4, tmp_path / "classes.tsv")
+    Resolution(scale=0.5, mpp=1.0).write(tmp_path)  # the slide: 0.5 um/px at level 0, 1.0 at level 1
+    assert predict_slide_command(model=tmp_path, slide=slide_path, out=tmp_path / "a", tile=64).level == 1
+    assert predict_slide_command(model=tmp_path, slide=slide_path, out=tmp_path / "b", tile=64, level=0).level == 0

@@ -42,7 +42,8 @@ def test_shipped_config_trains_with_quick_profile(shipped_config, tiny_cache, ti
     files = [shipped_config, gin_dir / "quick.gin"]
     config.parse(files=files, params=tiny_params)
     run_dir = train_with_source(gin.get_configurable("lggseg.training.train"), run_dir=tmp_path / shipped_config.stem)
-    for item in ("config.gin", "history.csv", "model.keras", "metrics.json", "report.md", "classes.tsv"):
+    for item in ("config.gin", "history.csv", "model.keras", "metrics.json", "report.md", "classes.tsv",
+                 "resolution.json"):
         assert (run_dir / item).exists(), item
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0
