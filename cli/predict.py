@@ -87,6 +87,8 @@ def predict(
     console = stderr_console()
     if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
         raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
+    if tissue_mask not in ("hsv", "otsu", "none"):  # before the model is loaded
+        raise ValueError(f"--tissue-mask {tissue_mask!r}; choose one of hsv, otsu, none.")
     mask = PredictionMask(tissue=None if tissue_mask == "none" else tissue_mask, ink=ink_mask)
     images = _inputs(images)
     stems = [p.stem for p in images]
@@ -172,7 +174,8 @@ def _predict_image(image, *, path: Path, out: Path, predictor, scheme, scale: fl
     from lggseg.evaluation import colourize, overlay
 
     probs = predictor.predict(resample(image, size=scaled_size(image.shape, scale)), progress=progress)
-    predicted = resample(np.argmax(probs, axis=-1).astype(np.uint8), size=scaled_size(image.shape, 1.0), labels=True)
+    own_size = (image.shape[1], image.shape[0])
+    predicted = resample(np.argmax(probs, axis=-1).astype(np.uint8), size=own_size, labels=True)
     excluded = mask.excluded(image)
     classes = mask.apply(predicted, excluded, background=background)
     Image.fromarray(classes).save(out / f"{path.stem}_mask.png")

@@ -92,7 +92,10 @@ class FolderSource(DataSource):
         if not 0 < scale <= 4:
             raise ValueError(f"folder_source.scale must lie in (0, 4], got {scale!r}.")
         if mpp is not None and not 0 < mpp < 100:
-            raise ValueError(f"folder_source.mpp (microns per pixel of the files) must lie in (0, 100), got {mpp!r}.")
+            raise ValueError(
+                f"{self.directory}: folder_source.mpp (microns per pixel of the image files) must lie in (0, 100), "
+                f"got {mpp!r}; e.g. 0.5 for a 20x scan, or None when unknown."
+            )
         self.scale = float(scale)
         self.mpp = None if mpp is None else float(mpp) / self.scale
         self.mask_scheme, origin = _resolve_scheme(self.directory, palette, scheme)

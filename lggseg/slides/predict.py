@@ -285,8 +285,9 @@ def _write_areas(path: Path, summary: dict[str, Any]) -> Path:
 
 
 def _background_index(scheme: ClassScheme) -> int:
-    lowered = [c.lower() for c in scheme.codes]
-    return lowered.index("bg") if "bg" in lowered else 0
+    """Where pixels no tile covers go: the scheme's Background, else class 0."""
+    index = scheme.background_index
+    return 0 if index is None else index
 
 
 @dataclasses.dataclass(frozen=True)

@@ -130,6 +130,9 @@ def test_predict_takes_a_folder(run_dir, ivygap_like, keras_backend, tmp_path):
     empty.mkdir()
     result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(empty), "--out", str(out)])
     assert result.exit_code == 2 and "holds no image or slide" in result.output
+    result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(folder), "--out", str(out),
+                                 "--tissue-mask", "triangle"])
+    assert result.exit_code == 2 and "hsv, otsu, none" in result.output
 
 
 def test_clear_errors_for_missing_models_and_data(tmp_path, keras_backend, ivygap_like):
