@@ -95,7 +95,7 @@ def test_predict_slide_uses_the_slides_one_estimate_and_equals_image_prediction(
     path, image = slide
     normalizer = Macenko().fit(_reference())
     res = predict_slide(model=model, slide_path=path, out_dir=tmp_path, tile_size=TILE, overlap=OVERLAP,
-                        batch_size=4, normalizer=normalizer, tissue_only=False)
+                        batch_size=4, normalizer=normalizer, tissue_only=False, mask=None)
     with SlideReader(path) as reader:
         stain = estimate_slide_stain(reader, level=0, normalizer=normalizer)
     for key, value in stain.parameters.items():
