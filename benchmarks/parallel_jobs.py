@@ -29,37 +29,7 @@ import subprocess
 import sys
 import time
 
-
-def thread_env(threads: int, *, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment variables that limit a fresh Keras process (either backend) to ``threads`` threads.
-
-    Both backends size their thread pools from the core count as they start, so the limit must be
-    in the child's environment: TensorFlow reads ``TF_NUM_INTRAOP_THREADS`` /
-    ``TF_NUM_INTEROP_THREADS``, XLA on CPU (JAX) its ``XLA_FLAGS``, oneDNN and OpenBLAS
-    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``.
-
-    Args:
-      threads: threads for the process's compute pools (at least 1).
-      base: the environment whose ``XLA_FLAGS`` are extended (default this process's).
-    """
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
-    base = os.environ if base is None else base
-    xla = " ".join(
-        flag for flag in base.get("XLA_FLAGS", "").split()
-        if not flag.startswith(("--xla_cpu_multi_thread_eigen", "intra_op_parallelism_threads"))
-    )
-    multi = "true" if threads > 1 else "false"
-    xla = f"{xla} --xla_cpu_multi_thread_eigen={multi} intra_op_parallelism_threads={threads}".strip()
-    count = str(threads)
-    return {
-        "TF_NUM_INTRAOP_THREADS": count,
-        "TF_NUM_INTEROP_THREADS": count,
-        "OMP_NUM_THREADS": count,
-        "OPENBLAS_NUM_THREADS": count,
-        "XLA_FLAGS": xla,
-    }
-
+from lggseg.benchmark.threads import thread_env
 
 CONFIG = dict(initial_filters=24, growth_rate=8, down_blocks=(3, 3, 3, 3), bottleneck_layers=4, up_blocks=(3, 3, 3, 3))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +51,15 @@ Out = Annotated[
 Only = Annotated[
     str | None, typer.Option("--only", help="Comma-separated entries to run (the others are still reported).")
 ]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        min=1,
+        help="Jobs run side by side, each with its share of the CPU cores (default: the suite's "
+        "benchmark_suite.parallel). The CPU suites' small jobs spend much of their time starting up on one core.",
+    ),
+]
 ResultsOnly = Annotated[
     bool,
     typer.Option(
@@ -67,6 +77,7 @@ def benchmark(
     seeds: Seeds = None,
     out: Out = None,
     only: Only = None,
+    jobs: Jobs = None,
     results_only: ResultsOnly = False,
 ) -> None:
     """Run a benchmark suite, each entry x backend x seed in its own training process, e.g.
@@ -86,18 +97,23 @@ def benchmark(
     suite = suite.replace(
         backends=_split_list(backends) if backends is not None else None,
         seeds=seeds,
+        parallel=jobs,
     )
     selected = suite.jobs(only=_split_list(only) if only else ())
     out_dir = out or Path("runs") / ("benchmark-" + "+".join(Path(f).stem.removeprefix("benchmark_") for f in files))
     every = suite.jobs()
     command = _command(files, gin_params=gin_params, backends=",".join(suite.backends) if backends is not None else None,
-                       seeds=seeds, out_dir=out_dir, only=only)
+                       seeds=seeds, out_dir=out_dir, only=only, jobs=jobs)
     outcomes = []
     interrupted = False
     if not results_only:
-        typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}", err=True)
+        typer.echo(f"benchmark: {len(selected)} job(s) of {len(every)} into {out_dir}"
+                   + (f", {suite.parallel} side by side" if suite.parallel > 1 else ""), err=True)
         try:
-            run_jobs(selected, out_dir=out_dir, on_start=_on_start, on_done=lambda i, n, o: _on_done(o, outcomes))
+            side_by_side = suite.parallel > 1
+            run_jobs(selected, out_dir=out_dir, parallel=suite.parallel,
+                     on_start=functools.partial(_on_start, side_by_side=side_by_side),
+                     on_done=lambda i, n, o: _on_done(o, outcomes, index=i, total=n, side_by_side=side_by_side))
         except KeyboardInterrupt:
             interrupted = True
             typer.secho("\ninterrupted; rerun the same command to resume.", fg="yellow", err=True)
@@ -122,23 +138,35 @@ def benchmark(
         raise typer.Exit(code=1)
 
 
-def _command(files, *, gin_params, backends: str | None, seeds: int | None, out_dir: Path, only: str | None) -> str:
+def _command(files, *, gin_params, backends: str | None, seeds: int | None, out_dir: Path, only: str | None,
+             jobs: int | None) -> str:
     """The command that reproduces this run (sys.argv is not it under a test runner)."""
     argv = ["lggseg", "benchmark", *[a for f in files for a in ("--gin", str(f))]]
     argv += [a for p in gin_params or [] for a in ("--gin-param", p)]
     argv += ["--backends", backends] if backends is not None else []
     argv += ["--seeds", str(seeds)] if seeds is not None else []
     argv += ["--out", str(out_dir)] + (["--only", only] if only else [])
+    argv += ["--jobs", str(jobs)] if jobs is not None else []
     return shlex.join(argv)
 
 
-def _on_start(index: int, total: int, job) -> None:
+def _describe(job) -> str:
     fold = "" if job.fold is None else f" / fold {job.fold}"
-    typer.echo(f"[{index}/{total}] {job.entry} / {job.backend} / seed {job.seed}{fold} ... ", err=True, nl=False)
+    return f"{job.entry} / {job.backend} / seed {job.seed}{fold}"
 
 
-def _on_done(outcome, outcomes: list) -> None:
+def _on_start(index: int, total: int, job, *, side_by_side: bool) -> None:
+    # One job at a time: its outcome ends the line; side by side, each event has its own line.
+    if side_by_side:
+        typer.echo(f"[{index}/{total}] {_describe(job)} started", err=True)
+    else:
+        typer.echo(f"[{index}/{total}] {_describe(job)} ... ", err=True, nl=False)
+
+
+def _on_done(outcome, outcomes: list, *, index: int, total: int, side_by_side: bool) -> None:
     outcomes.append(outcome)  # kept here too, so an interrupt loses none of them
+    if side_by_side:
+        typer.echo(f"[{index}/{total}] {_describe(outcome.job)}: ", err=True, nl=False)
     if outcome.skipped:
         typer.secho("finished before, skipped", fg="cyan", err=True)
     elif outcome.status == "finished":

@@ -23,7 +23,9 @@ Out = Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=Fal
 Alpha = Annotated[float, typer.Option("--alpha", help="Opacity of the class colours in the overlay.")]
 Level = Annotated[int | None, typer.Option("--level", help="Slide pyramid level to predict at (slides only).")]
 Mpp = Annotated[
-    float | None, typer.Option("--mpp", help="Microns per pixel: the nearest slide level (slides only).")
+    float | None,
+    typer.Option("--mpp", help="Microns per pixel to predict slides at: a level within 10 %, else resampled "
+                 "(default: the run's recorded resolution; slides only)."),
 ]
 Probabilities = Annotated[
     bool,
@@ -105,6 +107,8 @@ def predict(
         raise ValueError(f"--alpha must lie in [0, 1], got {alpha}.")
     for note in trained.notes:
         console.print(f"[dim]{note}[/dim]")
+    if not all(is_slide(path) for path in images):
+        console.print(f"[yellow]{_assumed_resolution(trained.resolution)}[/yellow]")
     out.mkdir(parents=True, exist_ok=True)
     failed, slides = [], 0
     with progress_bar(console=console) as bar:
@@ -139,6 +143,18 @@ def predict(
     typer.echo(f"predicted {' and '.join(done) or 'nothing'} into {out} (classes: {', '.join(trained.scheme.codes)})")
     if failed:
         raise typer.Exit(code=1)
+
+
+def _assumed_resolution(resolution) -> str:
+    """What image prediction assumes: plain images (PNG, JPEG, untiled TIFF) carry no resolution lggseg reads."""
+    how = "read as they are" if resolution.scale == 1 else f"resampled by {resolution.scale:g} as in training"
+    if resolution.mpp is None:
+        return (f"Plain images carry no resolution, and the run did not record its own: they are taken to be at "
+                f"the magnification of its training images and {how}. Resample images at another "
+                f"magnification first.")
+    return (f"Plain images carry no resolution: they are taken to be at {resolution.mpp / resolution.scale:.3g} "
+            f"um/px, as the run's training images were, and {how} (the model's {resolution.mpp:.3g} um/px). "
+            f"Resample images at another magnification first, or predict the slide.")
 
 
 def _inputs(paths: list[Path]) -> list[Path]:

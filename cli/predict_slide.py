@@ -39,8 +39,9 @@ def predict_slide_command(
       model: a run directory or ``.keras`` file (ignored when ``trained`` is given).
       slide: the slide file.
       out: the output folder.
-      level, mpp: the processing resolution: a pyramid level, or the level nearest this
-        many microns per pixel (default level 0).
+      level, mpp: the processing resolution: a pyramid level, or this many microns per
+        pixel (a stored level within 10 %, else resampled); default the run's recorded mpp,
+        else level 0.
       tile, overlap, batch_size, tta: as for image prediction.
       probabilities: also write the per-class probability pyramids.
       geojson_features: ``'class'`` (one annotation per class) or ``'region'`` (one per
@@ -66,8 +67,8 @@ def predict_slide_command(
         raise ValueError("give --level or --mpp, not both.")
     trained = trained or load_trained_model(model)
     if level is None and mpp is None and trained.resolution.mpp is not None:
-        mpp = trained.resolution.mpp  # the level nearest the resolution the model was trained at
-        console.print(f"[dim]{slide.name}: the level nearest the run's {mpp:.3g} um/px (--level/--mpp override)[/dim]")
+        mpp = trained.resolution.mpp  # the resolution the model was trained at
+        console.print(f"[dim]{slide.name}: at the run's {mpp:.3g} um/px (--level/--mpp override)[/dim]")
     elif level is None and mpp is None and trained.resolution.scale != 1.0:
         console.print(
             f"[yellow]{slide.name}: the model was trained at scale {trained.resolution.scale:g} of images of unknown "
@@ -83,8 +84,10 @@ def predict_slide_command(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     mpp_text = f", {result.mpp[0]:.3f} um/px" if result.mpp else ", resolution unknown"
+    where = (f"level {result.level}" if result.resampled_from is None
+             else f"level {result.resampled_from} resampled")
     console.print(
-        f"{slide.name}: level {result.level} ({result.shape[1]}x{result.shape[0]} px{mpp_text}), "
+        f"{slide.name}: {where} ({result.shape[1]}x{result.shape[0]} px{mpp_text}), "
         f"{result.tiles_predicted}/{result.tiles_total} tissue tiles, {result.seconds:.1f} s "
         f"({result.megapixels_per_second:.1f} Mpx/s)"
     )

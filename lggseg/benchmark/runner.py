@@ -27,12 +27,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from lggseg.atomic_write import atomic_write
 from lggseg.benchmark.suite import Job
+from lggseg.benchmark.threads import shared_cores_env
 
 # Kept inside each job's run directory; lggseg.training.run_dir.COMPANION_FILES names them too.
 LOG_NAME = "benchmark.log"
@@ -105,13 +108,41 @@ def read_outcome(run_dir: Path) -> dict | None:
         return None
 
 
-def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None) -> Outcome:
+class RunningJobs:
+    """The training processes of jobs running side by side, so that an interrupt reaches each one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._processes: set[subprocess.Popen] = set()
+        self.interrupted = threading.Event()
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.add(process)
+
+    def discard(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.discard(process)
+
+    def interrupt(self) -> None:
+        """Stop every running job as Ctrl-C stops one: each trainer saves, then exits."""
+        self.interrupted.set()
+        with self._lock:
+            processes = list(self._processes)
+        for process in processes:
+            _interrupt(process)
+
+
+def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None,
+            running: RunningJobs | None = None) -> Outcome:
     """Train one job in a child process (or skip it when its run is finished).
 
     Args:
       job: the job.
       out_dir: the benchmark's output folder; the run directory is ``out_dir / job.run_dir``.
       env: the child's environment (default: this process's, e.g. with ``LGGSEG_CACHE``).
+      running: where a job run beside others registers its process (``run_jobs`` with
+        ``jobs > 1``); its outcome is ``interrupted`` when ``running.interrupt()`` stopped it.
 
     Returns:
       the :class:`Outcome`; also written to ``benchmark.json`` in the run directory.
@@ -162,25 +193,35 @@ def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None) -> Ou
         log.write(f"=== {stamp} {shlex.join(command)}\n")
         log.flush()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
+        if running is not None:
+            running.add(process)
         try:
             returncode = process.wait()
         except KeyboardInterrupt:
             _interrupt(process)
-            outcome = Outcome(
-                job=job,
-                status="interrupted",
-                returncode=process.returncode,
-                wall_seconds=time.perf_counter() - start,
-                error="interrupted; rerun the benchmark with the same --out to resume this run",
-            )
-            _record(run_dir, job, command, outcome)
+            _record(run_dir, job, command, _interrupted(job, process, start))
             raise
+        finally:
+            if running is not None:
+                running.discard(process)
     wall = time.perf_counter() - start
     if returncode == 0 and is_finished(run_dir):
         outcome = Outcome(job=job, status="finished", returncode=0, wall_seconds=wall)
+    elif running is not None and running.interrupted.is_set():
+        outcome = _interrupted(job, process, start)
     else:
         outcome = _failed(job, returncode=returncode, wall=wall, log_path=log_path)
     return _record(run_dir, job, command, outcome)
+
+
+def _interrupted(job: Job, process: subprocess.Popen, start: float) -> Outcome:
+    return Outcome(
+        job=job,
+        status="interrupted",
+        returncode=process.returncode,
+        wall_seconds=time.perf_counter() - start,
+        error="interrupted; rerun the benchmark with the same --out to resume this run",
+    )
 
 
 def _child_env(job: Job, env: dict[str, str] | None) -> dict[str, str]:
@@ -219,30 +260,81 @@ def run_jobs(
     *,
     out_dir: Path,
     env: dict[str, str] | None = None,
+    parallel: int = 1,
     on_start: Callable[[int, int, Job], None] | None = None,
     on_done: Callable[[int, int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run ``jobs`` one after another; a failed job is recorded and the next one runs.
+    """Run ``jobs``, ``parallel`` at a time; a failed job is recorded and the next one runs.
 
     Args:
       jobs: from :meth:`Suite.jobs`.
       out_dir: the benchmark's output folder.
       env: the children's environment (default this process's).
+      parallel: jobs run side by side, each limited to its share of the cores
+        (:func:`lggseg.benchmark.threads.shared_cores_env`). Worth it for the CPU suites, whose
+        jobs spend much of their time starting up and tracing on one core; the results do not
+        depend on it beyond floating-point rounding (threads change the order of sums). Jobs
+        start in order, except that a job of an entry and backend already running waits for
+        one of another, when there is one (see :func:`_next_job`).
       on_start, on_done: progress callbacks ``(index, total, job)`` / ``(index, total, outcome)``,
-        index 1-based.
+        index 1-based, called from the thread that runs the job when ``parallel > 1``.
+
+    Returns:
+      the outcomes, in the order of ``jobs``.
 
     Raises:
-      KeyboardInterrupt: when interrupted; the jobs done so far are recorded on disk.
+      ValueError: when ``parallel`` is below 1.
+      KeyboardInterrupt: when interrupted; every running job is stopped as one job is (it saves
+        its finished epochs) and the jobs done so far are recorded on disk.
     """
-    outcomes = []
-    for index, job in enumerate(jobs, start=1):
-        if on_start is not None:
-            on_start(index, len(jobs), job)
-        outcome = run_job(job, out_dir=out_dir, env=env)
-        outcomes.append(outcome)
-        if on_done is not None:
-            on_done(index, len(jobs), outcome)
-    return outcomes
+    if parallel < 1:
+        raise ValueError(f"parallel must be at least 1 (jobs side by side), got {parallel}")
+    if parallel == 1:
+        return [_run_one(index, job, total=len(jobs), out_dir=out_dir, env=env, on_start=on_start, on_done=on_done)
+                for index, job in enumerate(jobs, start=1)]
+    child_env = shared_cores_env(parallel, base=os.environ if env is None else env)
+    running = RunningJobs()
+    pending = list(enumerate(jobs, start=1))
+    active: dict[Future, tuple[int, Job]] = {}
+    outcomes: dict[int, Outcome] = {}
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        try:
+            while pending or active:
+                while pending and len(active) < parallel:
+                    index, job = pending.pop(_next_job(pending, active=[job for _, job in active.values()]))
+                    future = pool.submit(_run_one, index, job, total=len(jobs), out_dir=out_dir, env=child_env,
+                                         running=running, on_start=on_start, on_done=on_done)
+                    active[future] = (index, job)
+                # A timeout keeps the main thread responsive to Ctrl-C.
+                done, _ = wait(list(active), timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, _ = active.pop(future)
+                    outcomes[index] = future.result()
+        except KeyboardInterrupt:
+            running.interrupt()
+            raise
+    return [outcomes[index] for index in sorted(outcomes)]
+
+
+def _next_job(pending: list[tuple[int, Job]], *, active: Sequence[Job]) -> int:
+    """The position in ``pending`` of the next job to start: the first of an entry and backend not running.
+
+    Two jobs of one entry and backend side by side would compile the same programs at the same
+    time; one after the other, the second finds them in JAX's persistent compilation cache.
+    When every pending job shares an entry and backend with a running one, the first pending.
+    """
+    busy = {(job.entry, job.backend) for job in active}
+    return next((k for k, (_, job) in enumerate(pending) if (job.entry, job.backend) not in busy), 0)
+
+
+def _run_one(index: int, job: Job, *, total: int, out_dir: Path, env: dict[str, str] | None,
+             running: RunningJobs | None = None, on_start=None, on_done=None) -> Outcome:
+    if on_start is not None:
+        on_start(index, total, job)
+    outcome = run_job(job, out_dir=out_dir, env=env, running=running)
+    if on_done is not None:
+        on_done(index, total, outcome)
+    return outcome
 
 
 def tail(path: Path, *, lines: int) -> str:

@@ -49,14 +49,16 @@ class Suite:
     folds: int = 0
     fold_seed: int = 0
     reference: str | None = None
+    parallel: int = 1
 
     def replace(
         self,
         *,
         backends: Sequence[str] | None = None,
         seeds: int | None = None,
+        parallel: int | None = None,
     ) -> "Suite":
-        """A copy with other backends and/or number of seeds (the command line's overrides)."""
+        """A copy with other backends, number of seeds or jobs side by side (the command line's overrides)."""
         return benchmark_suite(
             entries={k: list(v) for k, v in self.entries.items()},
             params={k: list(v) for k, v in self.params.items()},
@@ -68,6 +70,7 @@ class Suite:
             folds=self.folds,
             fold_seed=self.fold_seed,
             reference=self.reference,
+            parallel=parallel if parallel is not None else self.parallel,
         )
 
     def jobs(self, *, only: Sequence[str] = ()) -> list[Job]:
@@ -128,6 +131,7 @@ def benchmark_suite(
     folds: int = 0,
     fold_seed: int = 0,
     reference: str | None = None,
+    parallel: int = 1,
 ) -> Suite:
     """Describe a benchmark: every entry is trained on every backend with every seed (and fold).
 
@@ -149,13 +153,15 @@ def benchmark_suite(
       fold_seed: the seed of the fold assignment, the same for every job.
       reference: the entry every other entry is compared with, pair by pair (same seed and
         fold), in ``results.md``'s verdicts (default: the first entry).
+      parallel: jobs run side by side, each with its share of the cores (``--jobs`` overrides); it
+        changes how long the suite takes, not what it measures.
 
     Returns:
       the :class:`Suite`.
 
     Raises:
       ValueError: no entries, an entry name unfit for a folder, ``params`` naming an unknown
-        entry, an unknown backend, or ``seeds < 1``.
+        entry, an unknown backend, ``seeds < 1`` or ``parallel < 1``.
     """
     if not entries:
         raise ValueError("benchmark_suite.entries is empty; name at least one entry, e.g. {'transfer': ['gin/le_focus.gin']}.")
@@ -179,6 +185,8 @@ def benchmark_suite(
         raise ValueError(f"Unknown backends {bad or backends!r}; choose from: {', '.join(BACKENDS)}.")
     if int(seeds) < 1:
         raise ValueError(f"benchmark_suite.seeds must be at least 1, got {seeds}.")
+    if int(parallel) < 1:
+        raise ValueError(f"benchmark_suite.parallel must be at least 1 (jobs side by side), got {parallel}.")
     if reference is not None and reference not in entries:
         raise ValueError(
             f"benchmark_suite.reference {reference!r} is not an entry; the entries are: {', '.join(entries)}."
@@ -202,6 +210,7 @@ def benchmark_suite(
         folds=int(folds),
         fold_seed=int(fold_seed),
         reference=reference,
+        parallel=int(parallel),
     )
 
 

@@ -74,6 +74,8 @@ class SlideResult:
     Attributes:
       slide: the input slide.
       level: the processing level; ``downsample`` its level-0 pixels per pixel.
+      resampled_from: for a level added at the wanted resolution (no stored level had it),
+        the stored level it was resampled from; ``None`` for a stored level.
       mpp: microns per pixel ``(x, y)`` at the processing level, or ``None``.
       shape: ``(height, width)`` of the class map (the processing level).
       class_map: the pyramidal TIFF of class indices (``<stem>_classes.tif``), palette
@@ -117,6 +119,7 @@ class SlideResult:
     stain: SourceStain | None = None
     probability_maps: tuple[Path, ...] = ()
     excluded: dict[str, int] = dataclasses.field(default_factory=lambda: {"non_tissue": 0, "ink": 0})
+    resampled_from: int | None = None
 
     @property
     def megapixels_per_second(self) -> float:
@@ -152,9 +155,10 @@ def predict_slide(
       slide_path: an SVS / NDPI / tiled pyramidal TIFF.
       out_dir: the output folder (created).
       level: the pyramid level to predict at (0 = full resolution).
-      mpp: instead of ``level``: the level whose resolution is nearest this many microns
-        per pixel (the slide must record its resolution). The level is used as stored,
-        not resampled; the result records its actual mpp.
+      mpp: instead of ``level``: this many microns per pixel (the slide must record its
+        resolution): a stored level within 10 % of it, else the nearest finer level resampled
+        to it (:meth:`SlideReader.level_at_mpp`). The result records the mpp it used and, for
+        a resampled level, the stored level it was read from.
       tile_size: model tile side (``None``: the model's fixed input size, else 256).
       overlap: fraction of a tile shared with its neighbour, in [0, 1).
       batch_size: tiles per model call.
@@ -231,7 +235,8 @@ def predict_slide(
         areas, unit = _areas(pixels, level_mpp)
         seconds = time.perf_counter() - started
         areas_json = _write_areas(out_dir / f"{stem}_areas.json", {
-            "slide": str(slide_path), "level": level, "downsample": reader.level_downsamples[level],
+            "slide": str(slide_path), "level": level, "resampled_from_level": reader.resampled_from(level),
+            "downsample": reader.level_downsamples[level],
             "mpp": list(level_mpp) if level_mpp else None, "shape": [height, width], "unit": unit,
             "areas": areas, "pixels": pixels, "fractions": {c: n / max(height * width, 1) for c, n in pixels.items()},
             "tiles_predicted": len(tiles), "tiles_total": len(ys) * len(xs), "tile_size": t, "overlap": overlap,
@@ -240,7 +245,8 @@ def predict_slide(
             "seconds": seconds,
         })
         return SlideResult(
-            slide=slide_path, level=level, downsample=reader.level_downsamples[level], mpp=level_mpp,
+            slide=slide_path, level=level, resampled_from=reader.resampled_from(level),
+            downsample=reader.level_downsamples[level], mpp=level_mpp,
             shape=(height, width), class_map=class_map, preview=preview, areas_json=areas_json,
             geojson=geojson, areas=areas, area_unit=unit, pixels=pixels, tiles_predicted=len(tiles),
             tiles_total=len(ys) * len(xs), seconds=seconds, excluded=masked.counts,
@@ -391,11 +397,11 @@ def _plan(reader: SlideReader, predictor, *, level: int, scheme: ClassScheme, ti
 
 
 def _resolve_level(reader: SlideReader, *, level: int, mpp: float | None) -> int:
-    """The level to predict at: ``level``, or the one nearest ``mpp``; checked against the slide."""
+    """The level to predict at: ``level``, or one at ``mpp`` (resampled when none is stored); checked."""
     if mpp is not None:
         if level != 0:
             raise ValueError(f"Give either level ({level}) or mpp ({mpp}), not both.")
-        level = reader.level_for_mpp(mpp)
+        level = reader.level_at_mpp(mpp)
     return reader.check_level(level)
 
 

@@ -14,6 +14,10 @@ region, never to the slide.
 Coordinates here are *level* pixel coordinates ``(x, y)`` and sizes ``(width, height)``
 at the level being read (OpenSlide's ``read_region`` takes level-0 coordinates instead;
 :meth:`SlideReader.read_region` converts). Arrays are numpy ``(H, W, 3)`` uint8 RGB.
+
+A model trained at a resolution that no stored level has is given one:
+:meth:`SlideReader.level_at_mpp` adds a level at exactly that resolution after the stored
+ones, read region by region from the nearest finer stored level and resampled.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ __all__ = ["SlideReader", "open_slide", "is_slide", "SLIDE_SUFFIXES"]
 
 # What `lggseg predict` sends to the slide path instead of the image path.
 SLIDE_SUFFIXES = (".svs", ".tif", ".tiff", ".ndpi", ".scn", ".bif")
+# A stored level within this factor of the wanted resolution is used as it is (scanners write
+# e.g. 0.2527 um/px where 0.25 is meant); beyond it, level_at_mpp resamples.
+MPP_TOLERANCE = 1.10
 
 
 def _tiffslide():
@@ -48,7 +55,8 @@ class SlideReader:
 
     Attributes:
       path: the file.
-      level_count: number of pyramid levels (level 0 is full resolution).
+      level_count: number of pyramid levels (level 0 is full resolution), the levels added
+        by :meth:`level_at_mpp` included.
       level_dimensions: ``(width, height)`` per level, as OpenSlide.
       level_downsamples: level-0 pixels per level pixel, per level.
       mpp: level-0 microns per pixel ``(x, y)``, or ``None`` when the file does not say
@@ -82,6 +90,8 @@ class SlideReader:
         if mx and float(mx) > 0:
             self.mpp = (float(mx), float(my) if my and float(my) > 0 else float(mx))
         self.vendor = props.get(tiffslide.PROPERTY_NAME_VENDOR) or "generic-tiff"
+        # Added levels (level_at_mpp): level -> the stored level it is resampled from.
+        self._resampled: dict[int, int] = {}
 
     # -- geometry ----------------------------------------------------------------------
 
@@ -128,6 +138,33 @@ class SlideReader:
         errors = [abs(math.log(self.level_mpp(k)[0] / mpp)) for k in range(self.level_count)]
         return int(np.argmin(errors))
 
+    def level_at_mpp(self, mpp: float) -> int:
+        """A level at ``mpp`` microns per pixel: a stored one within 10 %, else a resampled one.
+
+        The added level (numbered after the stored ones) is read from the coarsest stored
+        level at least as fine as ``mpp`` (level 0 when ``mpp`` is finer than every level) and
+        resampled on every read: area interpolation when shrinking, bilinear when enlarging.
+
+        Raises:
+          ValueError: when the slide has no resolution, or ``mpp`` is not positive.
+        """
+        nearest = self.level_for_mpp(mpp)  # an added level too: asking twice adds one level
+        if abs(math.log(self.level_mpp(nearest)[0] / mpp)) <= math.log(MPP_TOLERANCE):
+            return nearest
+        stored = range(self.level_count - len(self._resampled))
+        source = max((k for k in stored if self.level_mpp(k)[0] <= mpp), default=0)
+        factor = mpp / self.mpp[0]  # level-0 pixels per pixel of the new level
+        w0, h0 = self.level_dimensions[0]
+        self.level_dimensions += ((max(1, round(w0 / factor)), max(1, round(h0 / factor))),)
+        self.level_downsamples += (factor,)
+        self.level_count += 1
+        self._resampled[self.level_count - 1] = source
+        return self.level_count - 1
+
+    def resampled_from(self, level: int) -> int | None:
+        """The stored level an added level (:meth:`level_at_mpp`) is read from; ``None`` for a stored level."""
+        return self._resampled.get(self.check_level(level))
+
     def level_for_max_size(self, max_size: int) -> int:
         """The finest level whose longer side is at most ``max_size`` (else the coarsest)."""
         for k, (w, h) in enumerate(self.level_dimensions):
@@ -149,6 +186,8 @@ class SlideReader:
         level = self.check_level(level)
         if width < 0 or height < 0:
             raise ValueError(f"{self.path}: region size must be >= 0, got {width}x{height}.")
+        if level in self._resampled:
+            return self._read_resampled(x=x, y=y, width=width, height=height, level=level)
         lw, lh = self.level_dimensions[level]
         out = np.full((height, width, 3), 255, dtype=np.uint8)
         x0, y0 = max(x, 0), max(y, 0)
@@ -164,6 +203,26 @@ class SlideReader:
         )
         out[y0 - y:y1 - y, x0 - x:x1 - x] = _to_rgb(arr, self.path)
         return out
+
+    def _read_resampled(self, *, x: int, y: int, width: int, height: int, level: int) -> np.ndarray:
+        """A region of an added level: the stored level's pixels it covers, resampled to its size.
+
+        The source rectangle is widened to whole source pixels, so the region lands within
+        one source pixel of where it belongs (under one pixel of the added level when shrinking).
+        """
+        import cv2
+
+        if width == 0 or height == 0:
+            return np.full((height, width, 3), 255, dtype=np.uint8)
+        source = self._resampled[level]
+        sx, sy = self.level_scale(level)
+        fx, fy = self.level_scale(source)
+        rx, ry = sx / fx, sy / fy  # source pixels per pixel of the added level
+        x0, y0 = math.floor(x * rx), math.floor(y * ry)
+        x1, y1 = math.ceil((x + width) * rx), math.ceil((y + height) * ry)
+        pixels = self.read_region(x=x0, y=y0, width=x1 - x0, height=y1 - y0, level=source)
+        shrinking = rx >= 1 and ry >= 1
+        return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
     def read_level(self, level: int) -> np.ndarray:
         """A whole level as ``(H, W, 3)`` uint8; for small (low-resolution) levels only."""

@@ -116,8 +116,39 @@ class SourcePretraining:
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         return cache_dir() / f"gbm_source-{key}"
 
+    @property
+    def lock_path(self) -> Path:
+        """The file one pretraining process at a time holds: hidden beside :attr:`run_dir`."""
+        return self.run_dir.with_name(f".{self.run_dir.name}.lock")
+
     def run(self) -> Path:
-        """Pretrain into :attr:`run_dir` (resuming an interrupted stage); returns its ``model.keras``."""
+        """Pretrain into :attr:`run_dir` (resuming an interrupted stage); returns its ``model.keras``.
+
+        One process at a time: benchmark jobs side by side (``lggseg benchmark --jobs 2``) often
+        need the same source, and two trainers in one run directory would overwrite each
+        other's checkpoints. A process that finds the stage locked waits, then uses the model
+        the other one cached.
+        """
+        from filelock import FileLock, Timeout
+
+        final = self.run_dir / "model.keras"
+        lock = FileLock(self.lock_path)
+        self.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            say(f"GBM source: another process is pretraining it in {self.run_dir}; waiting for it.")
+            lock.acquire()
+        try:
+            if final.is_file():
+                say(f"GBM source: pretrained meanwhile by another process ({final}).")
+                return final
+            self._train()
+        finally:
+            lock.release()
+        return final
+
+    def _train(self) -> None:
         from lggseg.data import split_by_group
         from lggseg.evaluation import SlidingWindowPredictor, evaluate
         from lggseg.losses import CrossEntropy
@@ -155,7 +186,6 @@ class SourcePretraining:
             splitter=split_by_group,
             config_record=self,
         )
-        return run_dir / "model.keras"
 
     def requested(self) -> str:
         """The stage's settings, as the ``gbm_source`` bindings that give them (its config record)."""

@@ -193,3 +193,23 @@ def test_results_only_reports_what_is_on_disk_with_paired_verdicts(tmp_path):
     assert document["results"]["scratch"]["tensorflow"]["n"] == 8
     assert document["folds"]["agree"] is True
     assert not list(out.glob("runs/*/*/*/*/benchmark.log"))
+
+
+@pytest.mark.slow
+def test_jobs_side_by_side_share_the_cores_and_are_all_recorded(suite, tmp_path, keras_backend):
+    import datetime
+
+    out = tmp_path / "out"
+    short = ["--gin-param", "benchmark_suite.common_params = ['phase.epochs = 1', 'train.validate_every_epoch = False']"]
+    result = CliRunner().invoke(app, ["benchmark", "--gin", str(suite), *short, "--out", str(out), "--jobs", "2"])
+    assert result.exit_code == 1, result.output  # 'broken' fails, 'tiny' finishes
+    assert "2 side by side" in result.output
+    runs = out / "runs"
+    tiny, broken = (json.loads((runs / name / keras_backend / "seed0" / "benchmark.json").read_text())
+                    for name in ("tiny", "broken"))
+    assert (tiny["status"], broken["status"]) == ("finished", "failed")
+    # Side by side: 'broken' (second in order) started before 'tiny' (first) had finished.
+    first_line = (runs / "broken" / keras_backend / "seed0" / "benchmark.log").read_text().splitlines()[0]
+    broken_start = datetime.datetime.fromisoformat(first_line.split()[1])
+    assert broken_start < datetime.datetime.fromisoformat(tiny["date"])
+    assert "--jobs 2" in json.loads((out / "results.json").read_text())["command"]

@@ -17,7 +17,7 @@ def test_quick_suite_expands_to_backends_x_seeds_x_entries(monkeypatch, tmp_path
     monkeypatch.chdir(tmp_path)
     suite = load_suite(files=[REPO / "gin" / "benchmark_quick.gin"])
     jobs = suite.jobs()
-    entries = ["transfer", "frozen_transfer", "scratch_fc_densenet"]
+    entries = ["transfer", "scratch_fc_densenet", "frozen_transfer"]
     # Entries vary fastest: a run stopped part way has every entry of what it finished.
     assert [(j.entry, j.backend, j.seed, j.fold) for j in jobs] == [
         (e, b, 0, f) for b in ("jax", "tensorflow") for f in (0, 1) for e in entries
@@ -78,6 +78,7 @@ def test_overrides_only_and_command_line(tmp_path):
     assert "train.seed = 2" in command
     with pytest.raises(ValueError, match="scratch_fc_densenet"):
         suite.jobs(only=["scratch"])  # the error lists the valid entries
+    assert suite.parallel == 2 and suite.replace(parallel=1).parallel == 1  # --jobs 1
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,7 @@ def test_overrides_only_and_command_line(tmp_path):
         ({"entries": {"a": "x.gin"}}, "list its gin files"),
         ({"entries": {"a": ["x.gin"]}, "params": {"b": ["x = 1"]}}, "unknown entries 'b'"),
         ({"entries": {"a": ["x.gin"]}, "backends": ["torch"]}, "jax, tensorflow"),
+        ({"entries": {"a": ["x.gin"]}, "parallel": 0}, "parallel must be at least 1"),
         ({"entries": {"a": ["x.gin"]}, "seeds": 0}, "at least 1"),
         ({"entries": {"a": ["x.gin"]}, "folds": 1}, "at least 2"),
         ({"entries": {"a": ["x.gin"]}, "common_params": "x = 1"}, "list of strings"),

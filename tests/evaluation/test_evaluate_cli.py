@@ -104,6 +104,8 @@ def test_predict_and_evaluate_read_images_at_the_run_scale(run_dir, ivygap_like,
     result = runner.invoke(app, ["--backend", keras_backend, "predict", str(run_dir), str(image_path), "--out",
                                  str(out), "--tile", "32", "--tissue-mask", "none", "--no-ink-mask"])
     assert result.exit_code == 0, result.output
+    # A PNG says nothing of its magnification: the assumption is stated.
+    assert "taken to be at the magnification of its training images and resampled by 0.5" in result.output
     image = np.asarray(Image.open(image_path).convert("RGB"))
     h, w = image.shape[:2]
     half = cv2.resize(image, (round(w / 2), round(h / 2)), interpolation=cv2.INTER_AREA)

@@ -119,3 +119,27 @@ def test_pretraining_stage_runs_first_in_its_own_directory_and_leaves_the_experi
         json.loads((warm / "metrics.json").read_text())["accuracy"], abs=1e-6
     )
     gin.clear_config()
+
+
+def test_a_stage_another_process_is_pretraining_is_waited_for_not_trained_twice(tmp_path, monkeypatch):
+    import threading
+
+    from filelock import FileLock
+
+    monkeypatch.setenv("LGGSEG_CACHE", str(tmp_path))
+    with pytest.raises(SourceNotPretrained) as missing:
+        gbm_source(architecture=lambda num_classes: fc_densenet(num_classes=num_classes, **TINY_NET))
+    stage = missing.value.stage
+    other = FileLock(stage.lock_path)
+    other.acquire()  # "another process" is pretraining
+    result: list[Path] = []
+    waiter = threading.Thread(target=lambda: result.append(stage.run()))
+    waiter.start()
+    waiter.join(timeout=2.0)
+    assert waiter.is_alive() and not result  # it waits instead of training beside the other
+    stage.run_dir.mkdir(parents=True)
+    (stage.run_dir / "model.keras").write_bytes(b"the other process's model")
+    other.release()
+    waiter.join(timeout=60.0)
+    assert result == [stage.run_dir / "model.keras"]
+    assert sorted(p.name for p in stage.run_dir.iterdir()) == ["model.keras"]  # nothing trained here
