@@ -79,6 +79,7 @@ def predict(
     per-class areas and QuPath GeoJSON; --probabilities adds a pyramid per class.
     """
     from lggseg.data import read_image
+    from lggseg.data.tissue import TISSUE_METHODS
     from lggseg.evaluation import SlidingWindowPredictor, load_trained_model
     from lggseg.evaluation.prediction_mask import PredictionMask
     from lggseg.progress import progress_bar, stderr_console
@@ -89,8 +90,8 @@ def predict(
     console = stderr_console()
     if geojson_features not in FEATURE_LAYOUTS:  # before any image is predicted
         raise ValueError(f"--geojson-features {geojson_features!r}; choose one of {', '.join(FEATURE_LAYOUTS)}.")
-    if tissue_mask not in ("hsv", "otsu", "none"):  # before the model is loaded
-        raise ValueError(f"--tissue-mask {tissue_mask!r}; choose one of hsv, otsu, none.")
+    if tissue_mask not in (*TISSUE_METHODS, "none"):  # before the model is loaded
+        raise ValueError(f"--tissue-mask {tissue_mask!r}; choose one of {', '.join(TISSUE_METHODS)}, none.")
     mask = PredictionMask(tissue=None if tissue_mask == "none" else tissue_mask, ink=ink_mask)
     images = _inputs(images)
     stems = [p.stem for p in images]

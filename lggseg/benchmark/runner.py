@@ -129,8 +129,7 @@ class RunningJobs:
         self.interrupted.set()
         with self._lock:
             processes = list(self._processes)
-        for process in processes:
-            _interrupt(process)
+        _interrupt(*processes)
 
 
 def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None,
@@ -142,7 +141,7 @@ def run_job(job: Job, *, out_dir: Path, env: dict[str, str] | None = None,
       out_dir: the benchmark's output folder; the run directory is ``out_dir / job.run_dir``.
       env: the child's environment (default: this process's, e.g. with ``LGGSEG_CACHE``).
       running: where a job run beside others registers its process (``run_jobs`` with
-        ``jobs > 1``); its outcome is ``interrupted`` when ``running.interrupt()`` stopped it.
+        ``parallel > 1``); its outcome is ``interrupted`` when ``running.interrupt()`` stopped it.
 
     Returns:
       the :class:`Outcome`; also written to ``benchmark.json`` in the run directory.
@@ -366,20 +365,28 @@ def _headline(text: str) -> str:
     return rows[-1] if rows else "(empty log)"
 
 
-def _interrupt(process: subprocess.Popen) -> None:
-    # Ctrl-C in a terminal reaches the child too (same process group); otherwise forward it,
-    # so the trainer stops after saving, as an interrupted `lggseg train` does.
-    try:
-        process.wait(timeout=2)
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _interrupt(*processes: subprocess.Popen) -> None:
+    # Ctrl-C in a terminal reaches the children too (same process group); otherwise forward it,
+    # so each trainer stops after saving, as an interrupted `lggseg train` does. All of them at
+    # once: one job's 60 s of saving must not delay the next one's signal.
+    _wait_all(processes, timeout=2)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    _wait_all(processes, timeout=60)
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_all(processes: Sequence[subprocess.Popen], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _record(run_dir: Path, job: Job, command: list[str], outcome: Outcome, *, keep_previous: bool = False) -> Outcome:

@@ -12,11 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-__all__ = ["THREAD_VARIABLES", "shared_cores_env", "thread_env"]
+__all__ = ["shared_cores_env", "thread_env"]
 
-# What each library reads as it starts: TensorFlow's two pools, oneDNN / OpenBLAS, XLA on CPU (JAX).
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
 _XLA_THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen", "intra_op_parallelism_threads")
 
 
@@ -24,7 +21,8 @@ def thread_env(threads: int, *, base: Mapping[str, str] | None = None) -> dict[s
     """Environment variables that limit a fresh Keras process (either backend) to ``threads`` threads.
 
     Both backends size their thread pools from the core count as they start, so the limit must be
-    in the child's environment.
+    in the child's environment: TensorFlow reads its two pools' variables, oneDNN and OpenBLAS
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``, XLA on CPU (JAX) its ``XLA_FLAGS``.
 
     Args:
       threads: threads for the process's compute pools (at least 1).
@@ -49,7 +47,7 @@ def thread_env(threads: int, *, base: Mapping[str, str] | None = None) -> dict[s
 def shared_cores_env(jobs: int, *, base: Mapping[str, str]) -> dict[str, str]:
     """``base`` with each of ``jobs`` side-by-side processes limited to its share of the cores.
 
-    Limits the user already set (any of :data:`THREAD_VARIABLES`, an XLA thread flag) are kept.
+    Limits the user already set (any variable of :func:`thread_env`, an XLA thread flag) are kept.
     """
     env = dict(base)
     limits = thread_env(max(1, (os.cpu_count() or 1) // jobs), base=base)
