@@ -48,10 +48,9 @@ def worker(args) -> dict:
     from lggseg.models import fc_densenet
 
     # The bindings of the quick profile itself, so the measurement follows the file.
-    config.parse(files=[ROOT / "gin" / "le_focus.gin", ROOT / "gin" / "quick.gin"], params=[])
+    config.parse(files=[ROOT / "gin" / "quick.gin"], params=[])
     keras.utils.set_random_seed(0)
-    with gin.unlock_config():
-        model = gin.get_configurable(fc_densenet)(num_classes=8)
+    model = gin.get_configurable(fc_densenet)(num_classes=8)
     rng = np.random.default_rng(0)
     rows = []
     for batch in args.batches:
