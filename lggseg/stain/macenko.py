@@ -43,6 +43,8 @@ from lggseg.stain.source_stain import SourceStain
 # passing through, so that the vectorised maths never divides by zero for them.
 _STANDIN = np.array([[0.650, 0.704, 0.286], [0.072, 0.990, 0.105]], np.float32)
 _STANDIN /= np.linalg.norm(_STANDIN, axis=1, keepdims=True)
+# The stains of an H&E decomposition, in the order of the stain matrix's rows.
+STAINS = ("H", "E")
 # Pixels per chunk of a batch: bounds the float32 intermediates to a few tens of MB.
 _CHUNK_PIXELS = 1 << 19
 
@@ -80,6 +82,11 @@ class Macenko(StainNormalizer):
       luminosity_threshold: ``None`` for the paper's OD >= beta tissue rule; a value such
         as 0.8 uses staintools' rule instead (LAB lightness / 255 below it), e.g. to
         reproduce staintools' estimates.
+      stains: the stains the normalised image is rebuilt from: ``('H', 'E')`` (the paper), or
+        ``('H',)`` for hematoxylin alone, in the reference's hematoxylin colour. Hematoxylin
+        stains nuclei, so it carries cell density; eosin varies with fixation and staining
+        between blocks of one tumour (see benchmarks/ivygap_separability.py), and an image
+        without it cannot teach a network a block's eosin tone.
     """
 
     method = "macenko"
@@ -93,6 +100,7 @@ class Macenko(StainNormalizer):
         min_tissue_pixels: int = 500,
         min_stain_angle: float = 5.0,
         luminosity_threshold: float | None = None,
+        stains: tuple[str, ...] = STAINS,
     ) -> None:
         super().__init__()
         if not 0.0 < beta < 5.0:
@@ -109,6 +117,13 @@ class Macenko(StainNormalizer):
             raise ValueError(
                 f"macenko: luminosity_threshold={luminosity_threshold} must be None or in (0, 1] (staintools uses 0.8)."
             )
+        stains = tuple(stains)
+        if not stains or len(set(stains)) != len(stains) or any(st not in STAINS for st in stains):
+            raise ValueError(
+                f"macenko: stains={stains!r} must name each stain at most once, from {', '.join(STAINS)} "
+                f"(e.g. ('H', 'E'), or ('H',) for hematoxylin alone)."
+            )
+        self.stains = tuple(st for st in STAINS if st in stains)
         self.beta = float(beta)
         self.alpha = float(alpha)
         self.regularizer = float(regularizer)
@@ -271,6 +286,8 @@ class Macenko(StainNormalizer):
         # Reference OD = reference stains x (concentrations scaled per stain): one (3, 2)
         # matrix per tile folds the scaling into the reconstruction.
         scale = (self.max_concentrations[None, :] / max_c).astype(np.float32)
+        # A stain left out gets concentration 0 everywhere: its column of the matrix is zero.
+        scale *= np.array([st in self.stains for st in STAINS], np.float32)
         recon = self.stain_matrix.T.astype(np.float32)[None] * scale[:, None, :]
         # 255 exp(-od) = exp(ln 255 - od): the sign and the offset ride on the matmul.
         log_rgb = np.matmul(-recon, conc)  # (b, 3, N)
@@ -289,6 +306,7 @@ class Macenko(StainNormalizer):
             "min_tissue_pixels": self.min_tissue_pixels,
             "min_stain_angle": self.min_stain_angle,
             "luminosity_threshold": self.luminosity_threshold,
+            "stains": list(self.stains),
             "stain_matrix": None if self.stain_matrix is None else self.stain_matrix.tolist(),
             "max_concentrations": None if self.max_concentrations is None else self.max_concentrations.tolist(),
         }

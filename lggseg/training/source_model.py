@@ -27,6 +27,7 @@ import numpy as np
 
 from lggseg.atomic_write import atomic_write
 from lggseg.data.source import DataSource
+from lggseg.stain.base import StainNormalizer
 from lggseg.training.console import say
 
 __all__ = [
@@ -69,6 +70,8 @@ class SourcePretraining:
       seed: seeds the synthetic data and the stage's training.
       batchnorm_batches: training batches its BatchNorm statistics are re-estimated on at
         the end (see :mod:`lggseg.training.batchnorm`; part of the cache key).
+      normalizer: the stain normaliser, unfitted (``None``: Macenko with its defaults). The
+        target's normaliser should match it, so that fine-tuning sees what the source saw.
     """
 
     architecture: Callable[..., keras.Model]
@@ -83,6 +86,7 @@ class SourcePretraining:
     learning_rate: float = 1e-3
     seed: int = 0
     batchnorm_batches: int = 25
+    normalizer: StainNormalizer | None = None
 
     @functools.cached_property
     def source(self) -> DataSource:
@@ -112,6 +116,8 @@ class SourcePretraining:
             # Only a stage that re-estimates its BatchNorm statistics adds the key: sources cached
             # before that step existed (batchnorm_batches 0) keep theirs.
             **({"batchnorm_batches": self.batchnorm_batches} if self.batchnorm_batches else {}),
+            # Likewise the normaliser: only one other than default Macenko adds the key.
+            **({"normalizer": _describe_normalizer(self.normalizer)} if _describe_normalizer(self.normalizer) else {}),
         }
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         return cache_dir() / f"gbm_source-{key}"
@@ -171,7 +177,7 @@ class SourcePretraining:
             phases=[Phase(layers_to_unfreeze="all", learning_rate=self.learning_rate, epochs=self.epochs)],
             loss=CrossEntropy(),
             sampler=UniformSampler(),
-            normalizer=make_normalizer("macenko"),
+            normalizer=self.normalizer if self.normalizer is not None else make_normalizer("macenko"),
             reference=self.reference if self.reference is not None else synthetic_reference(),
             val_fraction=0.15,
             tile_size=self.tile_size,
@@ -201,6 +207,8 @@ class SourcePretraining:
                       "learning_rate"):
             lines.append(f"gbm_source.pretrain_{field} = {getattr(self, field)!r}")
         lines.append(f"gbm_source.seed = {self.seed!r}")
+        if _describe_normalizer(self.normalizer):
+            lines.append(f"# gbm_source.pretrain_normalizer: {_describe_normalizer(self.normalizer)}")
         return "\n".join(lines) + "\n"
 
     def write(self, run_dir: Path) -> None:
@@ -239,6 +247,7 @@ def gbm_source(
     pretrain_steps_per_epoch: int = 25,
     pretrain_batch_size: int = 8,
     pretrain_learning_rate: float = 1e-3,
+    pretrain_normalizer: StainNormalizer | None = None,
     seed: int = 0,
 ) -> keras.Model:
     """The 8-class GBM source model, loaded (it never trains).
@@ -255,6 +264,8 @@ def gbm_source(
         :func:`synthetic_reference`).
       pretrain_*: the pretraining budget: ``pretrain_epochs`` x ``pretrain_steps_per_epoch``
         steps of ``pretrain_batch_size`` tiles of ``pretrain_tile_size`` pixels.
+      pretrain_normalizer: the pretraining's stain normaliser, unfitted (default Macenko;
+        in gin ``@macenko()``, so ``macenko.*`` bindings apply to both stages).
       seed: seeds the synthetic data and the pretraining.
 
     Raises:
@@ -270,7 +281,7 @@ def gbm_source(
         architecture=architecture, data=pretrain_data, reference=pretrain_reference, images=pretrain_images,
         image_size=pretrain_image_size, tile_size=pretrain_tile_size, epochs=pretrain_epochs,
         steps_per_epoch=pretrain_steps_per_epoch, batch_size=pretrain_batch_size,
-        learning_rate=pretrain_learning_rate, seed=seed,
+        learning_rate=pretrain_learning_rate, seed=seed, normalizer=pretrain_normalizer,
     )
     final = stage.run_dir / "model.keras"
     if not final.is_file():
@@ -296,6 +307,16 @@ def _load_weights(weights: str, architecture: Callable[..., keras.Model]) -> ker
     else:
         load_gbm_wssm_weights(model, path)
     return model
+
+
+def _describe_normalizer(normalizer: StainNormalizer | None) -> dict[str, Any] | None:
+    """The normaliser's method and settings; ``None`` for an unfitted default Macenko."""
+    from lggseg.stain import Macenko
+
+    if normalizer is None:
+        return None
+    described = {"method": normalizer.method, **normalizer.get_config()}
+    return None if described == {"method": Macenko.method, **Macenko().get_config()} else described
 
 
 def _describe_reference(reference) -> str:

@@ -93,6 +93,28 @@ def test_odd_tiles_never_fail(gbm_reference, lgg_tiles, kind):
         assert norm.passthrough_reasons == {expected: 1}
 
 
+def test_hematoxylin_alone_keeps_the_nuclei_and_drops_the_eosin(gbm_reference, lgg_tiles):
+    both = Macenko().fit(gbm_reference)
+    alone = Macenko(stains=("H",)).fit(gbm_reference)
+    # Concentrations of the outputs in the reference's own stain vectors.
+    unmix = np.linalg.pinv(both.stain_matrix)  # (3, 2)
+    od = lambda image: -np.log((image.astype(np.float64) + 1.0) / 256.0)  # noqa: E731
+    full, h_only = od(both.transform(lgg_tiles)) @ unmix, od(alone.transform(lgg_tiles)) @ unmix
+    tissue = full[..., 0] > 0.3
+    assert tissue.mean() > 0.1
+    # uint8 rounding leaves a few hundredths of OD.
+    assert np.abs(h_only[..., 0] - full[..., 0])[tissue].mean() < 0.03
+    assert np.abs(h_only[..., 1])[tissue].mean() < 0.03 < full[..., 1][tissue].mean()
+    assert Macenko.from_config(alone.get_config()).stains == ("H",)
+    assert Macenko.from_config({k: v for k, v in both.get_config().items() if k != "stains"}).stains == ("H", "E")
+
+
+@pytest.mark.parametrize("stains", [(), ("E", "E"), ("DAB",)])
+def test_unknown_or_empty_stains_are_refused(stains):
+    with pytest.raises(ValueError, match="from H, E"):
+        Macenko(stains=stains)
+
+
 def test_reference_without_tissue_is_refused():
     with pytest.raises(ValueError, match="reference image cannot be used: background"):
         Macenko().fit(np.full((32, 32, 3), 250, np.uint8))

@@ -85,6 +85,25 @@ def test_gbm_source_only_loads(tmp_path, monkeypatch):
     assert not any(tmp_path.iterdir())  # building trained nothing and wrote nothing
 
 
+def test_the_pretraining_normaliser_is_part_of_the_stage_default_macenko_keeps_the_cache(tmp_path, monkeypatch):
+    from lggseg.stain import Macenko
+
+    monkeypatch.setenv("LGGSEG_CACHE", str(tmp_path))
+
+    def stage(**kwargs):
+        with pytest.raises(SourceNotPretrained) as missing:
+            gbm_source(architecture=lambda num_classes: fc_densenet(num_classes=num_classes, **TINY_NET), **kwargs)
+        return missing.value.stage
+
+    default = stage()
+    # A bound default Macenko is the stage every cache was made by.
+    assert stage(pretrain_normalizer=Macenko()).run_dir == default.run_dir
+    hematoxylin = stage(pretrain_normalizer=Macenko(stains=("H",)))
+    assert hematoxylin.run_dir != default.run_dir
+    assert hematoxylin.normalizer.stains == ("H",)
+    assert "'stains': ['H']" in hematoxylin.requested()
+
+
 def _loss_column(run_dir: Path) -> list[float]:
     with (run_dir / "history.csv").open() as fh:
         return [float(r["loss"]) for r in csv.DictReader(fh)]
