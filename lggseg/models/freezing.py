@@ -1,9 +1,19 @@
 """Freeze all of a transfer model except its head and the last N layers of the source.
 
-What counts as a layer: a layer that holds weights (Conv2D, Conv2DTranspose,
-BatchNormalization, ...), counted from the output end in ``model.layers`` order -- the
-topological order Keras runs the graph in. Layers without weights (ReLU, Dropout,
-Concatenate, padding) are not counted, so N always means N blocks of parameters. For
+What counts as a layer, in ``model.layers`` order (the topological order Keras runs the
+graph in), from the output end, is the ``count`` argument:
+
+* ``count="layers"``: every layer, as the method's own code counted
+  (``for layer in model.layers[-N:]: layer.trainable = True``): BatchNormalization, ReLU,
+  Dropout, Concatenate, padding and the head's layers are each one. The method's configs
+  (``gin/le_focus.gin`` and those built on it) count this way.
+* ``count="weighted"`` (the default of :func:`freeze_all_but_last` and
+  :class:`~lggseg.training.Phase`): only layers that hold weights (Conv2D,
+  Conv2DTranspose, BatchNormalization, ...), the head not counted, so N always means N
+  blocks of parameters.
+
+The two readings differ by 5-6x on GBM_WSSM; ``docs/unfreezing.md`` has both, generated
+by ``benchmarks/unfreeze_counts.py``. For the weighted count:
 FC-DenseNet (GBM_WSSM) every dense layer is two of them, a BatchNormalization and a
 Conv2D: N=10 unfreezes the last up block's 4 dense layers (8), its transition-up
 Conv2DTranspose and the convolution of the dense layer before it; the source part of
@@ -21,6 +31,8 @@ Trainable parameters of the full-size GBM_WSSM transfer model (4 classes):
     100     6,116,548      3,309,968
     "all"   9,323,444        103,072   (BN moving statistics)
     ======  ==========  =============
+
+(with ``count="layers"``, n = 10, 25, 50 train 39,236, 130,388 and 433,428).
 
 The head layers are always trainable, so ``n=0`` trains the head only (4,180 parameters
 for 4 classes on 256 maps) and ``n="all"`` trains everything. Frozen BatchNormalization
@@ -40,6 +52,9 @@ from lggseg.models.transfer import HEAD_LAYERS
 
 log = logging.getLogger(__name__)
 
+# What "the last N layers" counts (see the module docstring).
+COUNTS = ("weighted", "layers")
+
 
 def _count(weights) -> int:
     return int(sum(np.prod(w.shape) for w in weights))
@@ -55,23 +70,29 @@ def freeze_all_but_last(
     *,
     n: int | str = 0,
     head_layers: Sequence[str] = HEAD_LAYERS,
+    count: str = "weighted",
 ) -> dict[str, int]:
-    """Makes the head and the last ``n`` weighted source layers trainable, freezes the rest.
+    """Makes the head and the last ``n`` layers trainable, freezes the rest.
 
     Args:
       model: a transfer model (:func:`~lggseg.models.gbm_transfer`) or any model.
-      n: weighted layers to unfreeze before the head, counted from the output end (see
-        the module docstring), or ``"all"``.
+      n: layers to unfreeze, counted from the output end, or ``"all"``.
       head_layers: names of layers that are always trainable; ``()`` for a model without
         a head.
+      count: ``"weighted"``: ``n`` weighted source layers before the head; ``"layers"``:
+        the Keras slice ``model.layers[-n:]``, every layer counted, the head's among them
+        (the method's reading; see the module docstring).
 
     Returns:
       ``{"trainable": ..., "non_trainable": ..., "unfrozen_layers": ...}``: parameter
-      counts after freezing and the number of weighted source layers left trainable.
+      counts after freezing and the number of layers, as ``count`` counts them, unfrozen.
 
     Raises:
-      ValueError: on a negative or non-integer ``n``, or a head layer the model lacks.
+      ValueError: on a negative or non-integer ``n``, an unknown ``count``, or a head layer
+        the model lacks.
     """
+    if count not in COUNTS:
+        raise ValueError(f"freeze_all_but_last: unknown count {count!r}; valid: {', '.join(COUNTS)}.")
     names = {layer.name for layer in model.layers}
     missing = [h for h in head_layers if h not in names]
     if missing:
@@ -80,24 +101,28 @@ def freeze_all_but_last(
             f"head_layers= the names of its head (or () for none). Its last layers: "
             f"{', '.join(layer.name for layer in model.layers[-5:])}."
         )
-    source = [layer for layer in model.layers if layer.weights and layer.name not in head_layers]
+    if count == "weighted":
+        counted = [layer for layer in model.layers if layer.weights and layer.name not in head_layers]
+    else:
+        counted = list(model.layers)
     if n == "all":
-        count = len(source)
+        k = len(counted)
     elif isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0:
-        count = min(int(n), len(source))
+        k = min(int(n), len(counted))
     else:
         raise ValueError(f"freeze_all_but_last: n must be an integer >= 0 or 'all', got {n!r}.")
 
     model.trainable = True  # a frozen model would hide every layer's own flag
-    unfrozen = set(id(layer) for layer in source[len(source) - count:])
+    unfrozen = set(id(layer) for layer in counted[len(counted) - k:])
     for layer in model.layers:
         if layer.name in head_layers:
             layer.trainable = True
         elif layer.weights:
             layer.trainable = id(layer) in unfrozen
-    counts = {**parameter_counts(model), "unfrozen_layers": count}
+    counts = {**parameter_counts(model), "unfrozen_layers": k}
+    what = "weighted source layers" if count == "weighted" else "layers (Keras slice)"
     log.info(
-        "freeze_all_but_last(n=%s): %d of %d weighted source layers trainable; %s trainable, %s frozen parameters",
-        n, count, len(source), f"{counts['trainable']:,}", f"{counts['non_trainable']:,}",
+        "freeze_all_but_last(n=%s): the last %d of %d %s trainable; %s trainable, %s frozen parameters",
+        n, k, len(counted), what, f"{counts['trainable']:,}", f"{counts['non_trainable']:,}",
     )
     return counts

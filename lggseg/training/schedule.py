@@ -18,6 +18,7 @@ from typing import Literal
 import keras
 
 from lggseg.evaluation.metric_names import check_metric_name
+from lggseg.models.freezing import COUNTS
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -30,6 +31,9 @@ class Phase:
       layers_to_unfreeze: how many of the model's last layers train (``0`` = the head
         only for a transfer model, see :func:`lggseg.models.freeze_all_but_last`), or
         ``"all"``.
+      count: what counts as a layer: ``"weighted"`` (layers with weights, the head not
+        counted) or ``"layers"`` (the Keras slice ``model.layers[-N:]``, as the method's
+        code counted, which the method's configs bind).
       learning_rate: the optimizer's learning rate for this phase.
       epochs: epochs in this phase.
       optimizer: one of ``adam``, ``adamw``, ``sgd``, ``rmsprop``.
@@ -45,6 +49,7 @@ class Phase:
     """
 
     layers_to_unfreeze: int | Literal["all"] = "all"
+    count: str = "weighted"
     learning_rate: float = 1e-3
     epochs: int = 1
     optimizer: str = "adam"
@@ -59,6 +64,8 @@ class Phase:
             raise ValueError(
                 f"layers_to_unfreeze must be a non-negative int or 'all', got {self.layers_to_unfreeze!r}."
             )
+        if self.count not in COUNTS:
+            raise ValueError(f"Unknown layer count {self.count!r}; valid: {', '.join(COUNTS)}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}.")
         if self.epochs < 1:
@@ -75,7 +82,8 @@ class Phase:
 
     def describe(self) -> str:
         depth = "all layers" if self.layers_to_unfreeze == "all" else (
-            "head only" if self.layers_to_unfreeze == 0 else f"last {self.layers_to_unfreeze} layers"
+            "head only" if self.layers_to_unfreeze == 0 else
+            f"last {self.layers_to_unfreeze} {'layers' if self.count == 'layers' else 'weighted layers'}"
         )
         bn = ", BatchNorm frozen" if self.freeze_batchnorm else ""
         return f"{depth}, lr={self.learning_rate:g}, {self.epochs} epochs, {self.optimizer}{bn}"
@@ -84,6 +92,7 @@ class Phase:
 def phase(
     *,
     layers_to_unfreeze: int | str = "all",
+    count: str = "weighted",
     learning_rate: float = 1e-3,
     epochs: int = 1,
     optimizer: str = "adam",
@@ -94,6 +103,7 @@ def phase(
     """Build a :class:`Phase` (the gin-facing constructor)."""
     return Phase(
         layers_to_unfreeze=layers_to_unfreeze,  # type: ignore[arg-type]
+        count=count,
         learning_rate=learning_rate,
         epochs=epochs,
         optimizer=optimizer,
@@ -126,7 +136,7 @@ def apply_phase(model: keras.Model, phase: Phase) -> dict[str, int]:
 
     names = {layer.name for layer in model.layers}
     head = tuple(h for h in HEAD_LAYERS if h in names)
-    counts = freeze_all_but_last(model, n=phase.layers_to_unfreeze, head_layers=head)
+    counts = freeze_all_but_last(model, n=phase.layers_to_unfreeze, head_layers=head, count=phase.count)
     if phase.freeze_batchnorm:
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):

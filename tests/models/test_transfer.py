@@ -15,6 +15,7 @@ def full_counts():
     with keras.StatelessScope(initialize_variables=False):
         model = gbm_transfer(source=fc_densenet())
         counts = {n: freeze_all_but_last(model, n=n) for n in (0, 10, 25, 50, "all")}
+        counts.update({("layers", n): freeze_all_but_last(model, n=n, count="layers") for n in (10, 25, 50)})
         total = model.count_params()
         names = [layer.name for layer in model.layers[-3:]]
     keras.backend.clear_session()
@@ -49,6 +50,24 @@ def test_counts_grow_to_everything(full_counts):
     # With everything unfrozen only the BN moving statistics are not trainable.
     assert counts["all"]["unfrozen_layers"] == 198
     assert counts["all"]["non_trainable"] == total - counts["all"]["trainable"]
+
+
+def test_the_keras_slice_count_is_the_methods(full_counts):
+    counts, _, _ = full_counts
+    # model.layers[-N:] of the full-size transfer model, as the method's code unfroze it.
+    assert [counts[("layers", n)]["trainable"] for n in (10, 25, 50)] == [39_236, 130_388, 433_428]
+
+
+def test_the_keras_slice_unfreezes_exactly_the_last_layers(tiny_config):
+    model = gbm_transfer(source=fc_densenet(**tiny_config), num_classes=4)
+    counts = freeze_all_but_last(model, n=12, count="layers")
+    assert counts["unfrozen_layers"] == 12
+    expected = {layer.name for layer in model.layers[-12:] if layer.weights}
+    assert {layer.name for layer in model.layers if layer.weights and layer.trainable} == expected
+    weighted = freeze_all_but_last(model, n=12)  # 12 weighted layers reach further back
+    assert weighted["trainable"] > counts["trainable"]
+    with pytest.raises(ValueError, match="unknown count 'all'; valid: weighted, layers"):
+        freeze_all_but_last(model, n=1, count="all")
 
 
 def test_frozen_batchnorm_runs_in_inference_mode(tiny_config):

@@ -157,3 +157,10 @@ def test_freeze_batchnorm_keeps_every_batchnorm_in_inference_mode():
     assert bn and not any(layer.trainable for layer in bn)
     gamma_beta = sum(int(np.prod(w.shape)) for layer in bn for w in (layer.gamma, layer.beta))
     assert kept["trainable"] == trained["trainable"] - gamma_beta
+
+
+def test_a_phase_says_how_it_counts_layers_and_refuses_an_unknown_count():
+    assert Phase(layers_to_unfreeze=10, count="layers").describe().startswith("last 10 layers,")
+    assert Phase(layers_to_unfreeze=10).describe().startswith("last 10 weighted layers,")
+    with pytest.raises(ValueError, match="Unknown layer count 'keras'; valid: weighted, layers"):
+        Phase(count="keras")
