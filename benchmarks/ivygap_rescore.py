@@ -7,7 +7,8 @@ of a benchmark folder (``lggseg benchmark --out DIR``), rebuilds each run's own 
 recorded gin config and split (``lggseg-run.json``, ``split.json``), and scores the same model
 four ways: plain argmax (checked against the run's own ``test/metrics.json``), TTA, the rule,
 and TTA with the rule; on the test fold and on the validation block. Whether TTA is kept is
-decided on the validation blocks; the test folds only report.
+decided on the validation blocks; the test folds only report. The rule was fitted on the
+validation block, so its validation rows are in-sample (optimistic); its test rows are not.
 
     python benchmarks/ivygap_rescore.py --out runs/benchmark-ivygap-ladder [--entries a,b]
 
@@ -109,7 +110,8 @@ def main() -> None:
                   f"{way} LE {_fmt(test[way].get('LE_f1'))} IT {_fmt(test[way].get('IT_f1'))} "
                   f"macro {_fmt(test[way]['macro_f1'])}" for way in WAYS if way in test))
 
-    print("\nper entry: mean change against the plain argmax, paired by run (n = runs with the class)")
+    print("\nper entry: mean change against the plain argmax, paired by run (n = runs with the class);"
+          " the rule's validation rows are in-sample")
     print("| entry | way | part | " + " | ".join(SCORES) + " | pooled test LE F1 | pooled test IT F1 |")
     print("|---|---|---|" + "---:|" * (len(SCORES) + 2))
     summary: dict = {}
