@@ -1,12 +1,15 @@
-"""Inference-time ideas on finished cross-validation runs: test-time augmentation and the decision rule.
+"""Inference-time ideas on finished cross-validation runs: TTA, the decision rule, the tissue mask.
 
 Issue 14's ideas that need no training: averaging the 8 flips and 90-degree rotations of every
 tile (TTA), and the rare-class decision rule each run fitted on its validation block
-(``decision_rule.json``: per-class weights on the softmax). This script takes the finished runs
-of a benchmark folder (``lggseg benchmark --out DIR``), rebuilds each run's own data from its
-recorded gin config and split (``lggseg-run.json``, ``split.json``), and scores the same model
-four ways: plain argmax (checked against the run's own ``test/metrics.json``), TTA, the rule,
-and TTA with the rule; on the test fold and on the validation block. Whether TTA is kept is
+(``decision_rule.json``: per-class weights on the softmax). Besides them, the tissue and ink
+mask that ``lggseg predict`` applies to every image it predicts (glass and marker ink become
+Background; :class:`lggseg.evaluation.prediction_mask.PredictionMask`), which the benchmark's
+own scores leave out. This script takes the finished runs of a benchmark folder (``lggseg
+benchmark --out DIR``), rebuilds each run's own data from its recorded gin config and split
+(``lggseg-run.json``, ``split.json``), and scores the same model six ways: plain argmax
+(checked against the run's own ``test/metrics.json``), the rule, TTA, TTA with the rule, the
+mask, and the mask with the rule; on the test fold and on the validation block. Whether TTA is kept is
 decided on the validation blocks; the test folds only report. The rule was fitted on the
 validation block, so its validation rows are in-sample (optimistic); its test rows are not.
 
@@ -26,7 +29,19 @@ from pathlib import Path
 import numpy as np
 
 SCORES = ("macro_f1", "macro_f1_no_bg", "LE_f1", "IT_f1")
-WAYS = ("plain", "tta", "rule", "tta+rule")
+WAYS = ("plain", "rule", "tta", "tta+rule", "mask", "mask+rule")
+
+
+class MaskedPredictor:
+    """A predictor whose glass and ink pixels are certain Background, as ``lggseg predict`` outputs them."""
+
+    def __init__(self, predictor, *, mask, background: int):
+        self.predictor, self.mask, self.background = predictor, mask, background
+        self.num_classes = predictor.num_classes
+
+    def predict(self, image):
+        probs = self.predictor.predict(image)
+        return self.mask.apply_to_probabilities(probs, self.mask.excluded(image), background=self.background)
 
 
 def rebuild(run_dir: Path):
@@ -52,22 +67,25 @@ def score(run_dir: Path) -> dict:
     """Every way on the run's test fold and validation block: ``{part: {way: metrics}}``."""
     from lggseg.evaluation import DecisionRule, SlidingWindowPredictor, evaluate, load_trained_model
     from lggseg.evaluation.metric_names import flat_metrics
+    from lggseg.evaluation.prediction_mask import PredictionMask
 
     subsets, tile = rebuild(run_dir)
     trained = load_trained_model(run_dir)
     rule_path = run_dir / "decision_rule.json"
     rules = [DecisionRule.load(rule_path)] if rule_path.is_file() else []
     out: dict = {}
+    mask = PredictionMask()  # lggseg predict's defaults: the HSV tissue rule and the ink rule
     for part, source in subsets.items():
-        for tta in (False, True):
-            predictor = SlidingWindowPredictor(model=trained.model, tile_size=tile, batch_size=8, tta=tta,
-                                               normalizer=trained.normalizer)
+        for way in ("plain", "tta", "mask"):
+            predictor = SlidingWindowPredictor(model=trained.model, tile_size=tile, batch_size=8,
+                                               tta=way == "tta", normalizer=trained.normalizer)
+            if way == "mask":
+                predictor = MaskedPredictor(predictor, mask=mask, background=mask.background(trained.scheme))
             result = evaluate(predictor=predictor, source=source, model_scheme=trained.scheme,
                               decision_rules=rules, keep_examples=0)
-            way = "tta" if tta else "plain"
             out.setdefault(part, {})[way] = _flat(result.metrics, flat_metrics)
             if rules:
-                out[part][f"{way}+rule" if tta else "rule"] = _flat(result.decisions[0].metrics, flat_metrics)
+                out[part]["rule" if way == "plain" else f"{way}+rule"] = _flat(result.decisions[0].metrics, flat_metrics)
     recorded = json.loads((run_dir / "test" / "metrics.json").read_text())
     out["check"] = abs(out["test"]["plain"]["macro_f1"] - recorded["macro_f1"])
     return out
