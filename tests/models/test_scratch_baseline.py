@@ -37,23 +37,27 @@ def _architecture(model: keras.Model) -> list[tuple]:
     return layers
 
 
-def _ivygap_scratch_params() -> list[str]:
+def _ivygap_scratch_entry() -> tuple[list[str], list[str]]:
+    """The gin files (names in gin/) and bindings of the IvyGAP suite's scratch entry."""
     from lggseg.benchmark import load_suite
 
-    return list(load_suite(files=[GIN / "benchmark_ivygap.gin"]).params["scratch_fc_densenet"])
+    suite = load_suite(files=[GIN / "benchmark_ivygap.gin"])
+    files = [Path(f).name for f in suite.entries["scratch_fc_densenet"]]
+    return files, list(suite.params.get("scratch_fc_densenet", ()))
 
 
 @pytest.mark.parametrize(
-    "source_files,scratch_files,scratch_params",
+    "source_files,scratch_entry",
     [
         # The quick suite: le_focus.gin's source against scratch_fc_densenet.gin, both + quick.gin.
-        (["le_focus.gin", "quick.gin"], ["scratch_fc_densenet.gin", "quick.gin"], None),
-        # The IvyGAP suite: its scratch entry is the transfer experiment with the model swapped.
-        (["ivygap_transfer.gin"], ["ivygap_transfer.gin"], _ivygap_scratch_params),
+        (["le_focus.gin", "quick.gin"], lambda: (["scratch_fc_densenet.gin", "quick.gin"], [])),
+        # The IvyGAP suites: their scratch entry (ivygap_scratch.gin) is the transfer experiment
+        # with the model swapped.
+        (["ivygap_transfer.gin"], _ivygap_scratch_entry),
     ],
     ids=["quick", "ivygap"],
 )
-def test_scratch_baseline_is_the_transfer_source_architecture(source_files, scratch_files, scratch_params):
+def test_scratch_baseline_is_the_transfer_source_architecture(source_files, scratch_entry):
     # Build only: without initialising the variables (on JAX that compiles a kernel per shape).
     try:
         with keras.StatelessScope(initialize_variables=False):
@@ -62,7 +66,8 @@ def test_scratch_baseline_is_the_transfer_source_architecture(source_files, scra
             config.parse(files=[GIN / f for f in source_files])
             source = gin.query_parameter("gbm_source.architecture").scoped_configurable_fn(num_classes=8)
             # The baseline as the trainer builds it: train.model called with no arguments.
-            config.parse(files=[GIN / f for f in scratch_files], params=scratch_params() if scratch_params else ())
+            scratch_files, scratch_params = scratch_entry()
+            config.parse(files=[GIN / f for f in scratch_files], params=scratch_params)
             scratch = gin.query_parameter("train.model").scoped_configurable_fn()
             architectures = _architecture(scratch), _architecture(source)
     finally:
