@@ -66,7 +66,6 @@ def rebuild(run_dir: Path):
 def score(run_dir: Path) -> dict:
     """Every way on the run's test fold and validation block: ``{part: {way: metrics}}``."""
     from lggseg.evaluation import DecisionRule, SlidingWindowPredictor, evaluate, load_trained_model
-    from lggseg.evaluation.metric_names import flat_metrics
     from lggseg.evaluation.prediction_mask import PredictionMask
 
     subsets, tile = rebuild(run_dir)
@@ -83,15 +82,17 @@ def score(run_dir: Path) -> dict:
                 predictor = MaskedPredictor(predictor, mask=mask, background=mask.background(trained.scheme))
             result = evaluate(predictor=predictor, source=source, model_scheme=trained.scheme,
                               decision_rules=rules, keep_examples=0)
-            out.setdefault(part, {})[way] = _flat(result.metrics, flat_metrics)
+            out.setdefault(part, {})[way] = _flat(result.metrics)
             if rules:
-                out[part]["rule" if way == "plain" else f"{way}+rule"] = _flat(result.decisions[0].metrics, flat_metrics)
+                out[part]["rule" if way == "plain" else f"{way}+rule"] = _flat(result.decisions[0].metrics)
     recorded = json.loads((run_dir / "test" / "metrics.json").read_text())
     out["check"] = abs(out["test"]["plain"]["macro_f1"] - recorded["macro_f1"])
     return out
 
 
-def _flat(metrics: dict, flat_metrics) -> dict:
+def _flat(metrics: dict) -> dict:
+    from lggseg.evaluation.metric_names import flat_metrics
+
     flat = flat_metrics(metrics, global_scores=("macro_f1", "macro_f1_no_bg"), per_class=("f1",))
     flat["confusion"] = metrics["confusion"]
     flat["classes"] = list(metrics.get("classes") or metrics["per_class"])

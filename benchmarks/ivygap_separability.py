@@ -126,8 +126,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
 
-    from lggseg.data.folds import cv_fold
-
     source, normalizer = load(scale=args.scale)
     codes = list(source.scheme.codes)
     k = len(codes)

@@ -13,8 +13,8 @@ graph in), from the output end, is the ``count`` argument:
   blocks of parameters.
 
 The two readings differ by 5-6x on GBM_WSSM; ``docs/unfreezing.md`` has both, generated
-by ``benchmarks/unfreeze_counts.py``. For the weighted count:
-FC-DenseNet (GBM_WSSM) every dense layer is two of them, a BatchNormalization and a
+by ``benchmarks/unfreeze_counts.py``. In the weighted count, every dense layer of
+FC-DenseNet (GBM_WSSM) is two layers, a BatchNormalization and a
 Conv2D: N=10 unfreezes the last up block's 4 dense layers (8), its transition-up
 Conv2DTranspose and the convolution of the dense layer before it; the source part of
 the GBM_WSSM transfer model has 198 weighted layers (its classifier is not part of it).

@@ -65,7 +65,7 @@ class Phase:
                 f"layers_to_unfreeze must be a non-negative int or 'all', got {self.layers_to_unfreeze!r}."
             )
         if self.count not in COUNTS:
-            raise ValueError(f"Unknown layer count {self.count!r}; valid: {', '.join(COUNTS)}.")
+            raise ValueError(f"Unknown layer count phase.count={self.count!r}; valid: {', '.join(COUNTS)}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}.")
         if self.epochs < 1:

@@ -107,6 +107,7 @@ class SourcePretraining:
     def run_dir(self) -> Path:
         """The stage's run directory in the cache, named by a hash of everything that shapes its result."""
         data = self.source
+        normalizer = _describe_normalizer(self.normalizer)
         settings = {
             "model": self.architecture(num_classes=8).to_json(),
             "data": [data.names, data.class_histograms().sum(axis=0).tolist()],
@@ -117,7 +118,7 @@ class SourcePretraining:
             # before that step existed (batchnorm_batches 0) keep theirs.
             **({"batchnorm_batches": self.batchnorm_batches} if self.batchnorm_batches else {}),
             # Likewise the normaliser: only one other than default Macenko adds the key.
-            **({"normalizer": _describe_normalizer(self.normalizer)} if _describe_normalizer(self.normalizer) else {}),
+            **({"normalizer": normalizer} if normalizer else {}),
         }
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         return cache_dir() / f"gbm_source-{key}"
@@ -207,8 +208,9 @@ class SourcePretraining:
                       "learning_rate"):
             lines.append(f"gbm_source.pretrain_{field} = {getattr(self, field)!r}")
         lines.append(f"gbm_source.seed = {self.seed!r}")
-        if _describe_normalizer(self.normalizer):
-            lines.append(f"# gbm_source.pretrain_normalizer: {_describe_normalizer(self.normalizer)}")
+        normalizer = _describe_normalizer(self.normalizer)
+        if normalizer:
+            lines.append(f"# gbm_source.pretrain_normalizer: {normalizer}")
         return "\n".join(lines) + "\n"
 
     def write(self, run_dir: Path) -> None:

@@ -162,5 +162,5 @@ def test_freeze_batchnorm_keeps_every_batchnorm_in_inference_mode():
 def test_a_phase_says_how_it_counts_layers_and_refuses_an_unknown_count():
     assert Phase(layers_to_unfreeze=10, count="layers").describe().startswith("last 10 layers,")
     assert Phase(layers_to_unfreeze=10).describe().startswith("last 10 weighted layers,")
-    with pytest.raises(ValueError, match="Unknown layer count 'keras'; valid: weighted, layers"):
+    with pytest.raises(ValueError, match="Unknown layer count phase.count='keras'; valid: weighted, layers"):
         Phase(count="keras")
